@@ -1,0 +1,44 @@
+# CatalogBridge. `make run` sets everything up and runs the demo; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CONF   ?= conf/local.yaml
+DEMO_ROWS ?= 300000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup system data run test test-all lint clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+system:
+	@scripts/setup_system.sh
+
+setup: $(STAMP) system ## Create .venv with all dependencies, Java and a CJK font
+
+data: setup ## Generate the national demo data set into data/demo
+	$(BIN)/python -m catalogbridge.synth --out data/demo --rows $(DEMO_ROWS)
+
+run: data ## Set up, generate demo data and run the whole pipeline locally
+	$(BIN)/python -m jobs.run_pipeline --conf $(CONF)
+
+test: setup ## Run the test suite (without the slow tests)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-all: setup ## Run every test, slow ones included
+	$(BIN)/python -m pytest
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy catalogbridge jobs udfs
+
+clean: ## Remove generated data and outputs
+	rm -rf data output dist build

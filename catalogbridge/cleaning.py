@@ -1,0 +1,143 @@
+"""Settlement cleaning: map each row through its billing region's catalog and tag every rule it breaks.
+
+The paper's rules (missing item code or name, fee <= 0, duplicate `feedetl_sn`) plus the scope
+filters and the checks a row needs to be counted at all. Each row carries every reason it
+fails; rows with none are clean. Nothing is collected: rules are Spark column expressions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from catalogbridge.columns import is_region_code, region_of
+from catalogbridge.io import RAW_SUFFIX, SOURCE_FILE
+from catalogbridge.mapping import with_catalog_region
+
+FEE, TIME = "det_item_fee_sumamt", "fee_ocur_time"
+
+MISSING_ITEM_CODE = "missing_item_code"
+MISSING_ITEM_NAME = "missing_item_name"
+MISSING_FEE = "missing_fee"
+INVALID_FEE = "invalid_fee"
+FEE_NOT_POSITIVE = "fee_not_positive"
+DUPLICATE_FEEDETL_SN = "duplicate_feedetl_sn"
+MISSING_FEEDETL_SN = "missing_feedetl_sn"
+MISSING_VISIT_ID = "missing_visit_id"
+INVALID_TIME = "invalid_time"
+OUT_OF_PERIOD = "out_of_period"
+MED_TYPE_EXCLUDED = "med_type_excluded"
+INVALID_REGION = "invalid_region"
+UNKNOWN_REGION = "unknown_region"
+ITEM_NOT_IN_CATALOG = "item_not_in_catalog"
+
+MAPPED_BY_CATALOG, MAPPED_BY_ROW_CODE, AWAITING_REVIEW = "catalog", "row_national_code", "unmapped"
+
+
+def with_regions(settlements: DataFrame, *, region_level: str) -> DataFrame:
+    """Analysis regions of the insured place and of the treatment place."""
+    return settlements.withColumns({
+        "insured_admdvs": region_of(F.col("insuplc_admdvs"), region_level),
+        "treatment_admdvs": region_of(F.col("mdtrtarea_admvs"), region_level),
+    })
+
+
+def with_item_mapping(settlements: DataFrame, *, catalog_regions: DataFrame,
+                      mapping: DataFrame, national_codes: DataFrame) -> DataFrame:
+    """Look each row up in the catalog of the region where it was billed.
+
+    Catalog regions, catalog items and national codes are catalog-sized, so every join here
+    is a broadcast join and the settlement rows are not shuffled.
+    """
+    located = settlements.transform(
+        with_catalog_region, region_col="treatment_admdvs", out_col="_treat_catalog",
+        catalog_regions=catalog_regions,
+    ).transform(
+        with_catalog_region, region_col="insured_admdvs", out_col="_insured_catalog",
+        catalog_regions=catalog_regions,
+    )
+    items = F.broadcast(mapping.select(
+        F.col("catalog_region").alias("_treat_catalog"),
+        F.col("local_code").alias("medins_list_codg"),
+        F.lit(True).alias("_in_catalog"),
+        F.col("national_code").alias("_catalog_code"),
+    ))
+    row_codes = F.broadcast(national_codes.select(
+        F.col("national_code").alias("med_list_codg"), F.lit(True).alias("_row_code_known")))
+    joined = (located.join(items, ["_treat_catalog", "medins_list_codg"], "left")
+              .join(row_codes, "med_list_codg", "left"))
+    source = (F.when(F.col("_catalog_code").isNotNull(), F.lit(MAPPED_BY_CATALOG))
+              .when(F.col("_row_code_known"), F.lit(MAPPED_BY_ROW_CODE))
+              .when(F.col("_in_catalog"), F.lit(AWAITING_REVIEW)))
+    row_code = F.when(F.col("_row_code_known"), F.col("med_list_codg"))
+    return joined.withColumns({
+        "national_code": F.coalesce(F.col("_catalog_code"), row_code),
+        "mapping_source": source,
+    })
+
+
+def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
+                med_types: list[str]) -> list[tuple[str, Column]]:
+    """(reason code, condition that is true when the row breaks the rule)."""
+    def missing(name: str) -> Column:
+        return F.col(name).isNull()
+
+    fee_raw = F.col(FEE + RAW_SUFFIX)
+    rules: list[tuple[str, Column]] = [
+        (MISSING_ITEM_CODE, missing("medins_list_codg")),
+        (MISSING_ITEM_NAME, missing("medins_list_name")),
+        (MISSING_FEE, fee_raw.isNull()),
+        (INVALID_FEE, fee_raw.isNotNull() & missing(FEE)),
+        (FEE_NOT_POSITIVE, F.col(FEE) <= 0),
+        (MISSING_FEEDETL_SN, missing("feedetl_sn")),
+        (MISSING_VISIT_ID, missing("mdtrt_id")),
+        (INVALID_TIME, missing(TIME)),
+        (INVALID_REGION, ~is_region_code(F.col("insuplc_admdvs"))
+         | ~is_region_code(F.col("mdtrtarea_admvs"))),
+        (UNKNOWN_REGION, is_region_code(F.col("insuplc_admdvs"))
+         & is_region_code(F.col("mdtrtarea_admvs"))
+         & (missing("_treat_catalog") | missing("_insured_catalog"))),
+        (ITEM_NOT_IN_CATALOG, F.col("medins_list_codg").isNotNull()
+         & F.col("_treat_catalog").isNotNull()
+         & missing("_in_catalog") & missing("_row_code_known")),
+    ]
+    if period_start is not None:
+        rules.append((OUT_OF_PERIOD, F.col(TIME) < F.lit(period_start).cast("timestamp")))
+    if period_end is not None:
+        end = F.lit(period_end + dt.timedelta(days=1)).cast("timestamp")
+        rules.append((OUT_OF_PERIOD, F.col(TIME) >= end))
+    if med_types:
+        rules.append((MED_TYPE_EXCLUDED, ~F.coalesce(F.col("med_type").isin(*med_types),
+                                                    F.lit(False))))
+    return rules
+
+
+def with_reasons(settlements: DataFrame, *, rules: list[tuple[str, Column]]) -> DataFrame:
+    """Add `reasons`: every rule the row breaks, duplicates of a kept row included."""
+    flags = [F.when(F.coalesce(cond, F.lit(False)), F.lit(code)) for code, cond in rules]
+    tagged = settlements.withColumn("reasons", F.array_distinct(
+        F.filter(F.array(*flags), lambda x: x.isNotNull())))
+    # Of rows sharing a feedetl_sn keep one: a clean one if any, then the earliest line.
+    order = Window.partitionBy("feedetl_sn").orderBy(
+        F.size("reasons"), TIME, "setl_id", "mdtrt_id", "medins_list_codg", FEE, SOURCE_FILE)
+    duplicate = F.col("feedetl_sn").isNotNull() & (F.row_number().over(order) > 1)
+    return tagged.withColumn("reasons", F.when(
+        duplicate, F.array_append("reasons", F.lit(DUPLICATE_FEEDETL_SN))
+    ).otherwise(F.col("reasons")))
+
+
+_HELPER_COLUMNS = ("_treat_catalog", "_insured_catalog", "_in_catalog", "_catalog_code",
+                   "_row_code_known")
+
+
+def clean_rows(tagged: DataFrame) -> DataFrame:
+    raw = [c for c in tagged.columns if c.endswith(RAW_SUFFIX)]
+    return tagged.where(F.size("reasons") == 0).drop("reasons", *_HELPER_COLUMNS, *raw)
+
+
+def quarantined_rows(tagged: DataFrame) -> DataFrame:
+    return (tagged.where(F.size("reasons") > 0)
+            .withColumn("reason", F.col("reasons")[0])
+            .drop(*_HELPER_COLUMNS, "national_code", "mapping_source"))

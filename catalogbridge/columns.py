@@ -1,0 +1,70 @@
+"""Column -> Column helpers for the paper's definitions, each small and tested on its own."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+COVERED_LEVELS = ("01", "02")
+
+# Accepted spellings of 医保类别 (chrgitm_lv) -> canonical level code.
+LEVEL_ALIASES: dict[str, str] = {
+    "01": "01", "1": "01", "甲": "01", "甲类": "01",
+    "02": "02", "2": "02", "乙": "02", "乙类": "02",
+    "03": "03", "3": "03", "丙": "03", "丙类": "03", "自费": "03", "丙类/自费": "03",
+}
+
+DIAGNOSTIC, THERAPEUTIC = "diagnostic", "therapeutic"
+
+
+def is_region_code(code: Column) -> Column:
+    """A 6-digit administrative division code (行政区划代码)."""
+    return code.isNotNull() & code.rlike(r"^[0-9]{6}$")
+
+
+def region_of(code: Column, level: str = "province") -> Column:
+    """Province (`33xxxx` -> `330000`) or city (`3301xx` -> `330100`) of a 6-digit code."""
+    keep = 2 if level == "province" else 4
+    return F.when(is_region_code(code),
+                  F.concat(F.substring(code, 1, keep), F.lit("0" * (6 - keep))))
+
+
+def province_of(code: Column) -> Column:
+    return region_of(code, "province")
+
+
+def canonical_level(level: Column) -> Column:
+    """Map 01/02/03, 甲/乙/丙/自费 and 甲类/乙类/丙类 to '01'/'02'/'03'; anything else is null."""
+    mapping = F.create_map(*[F.lit(x) for kv in LEVEL_ALIASES.items() for x in kv])
+    return mapping[F.regexp_replace(F.trim(level), r"\s", "")]
+
+
+def is_covered(level: Column) -> Column:
+    """Covered by the fund: 甲类 (01) or 乙类 (02); 丙类 (03) and unknown are not."""
+    return F.coalesce(level.isin(*COVERED_LEVELS), F.lit(False))
+
+
+def class_l1(national_code: Column, offset: int = 2) -> Column:
+    """Level-1 class: the first digit of the class part of the national code."""
+    return F.substring(national_code, offset + 1, 1)
+
+
+def class_l2(national_code: Column, offset: int = 2) -> Column:
+    """Level-2 class: the first two digits of the class part of the national code."""
+    return F.substring(national_code, offset + 1, 2)
+
+
+def item_function(l1: Column, l2: Column) -> Column:
+    """Diagnostic: level-1 class 1 or 2 except radiotherapy (24); everything else therapeutic."""
+    return F.when(l1.isin("1", "2") & (l2 != "24"), F.lit(DIAGNOSTIC)).otherwise(
+        F.lit(THERAPEUTIC))
+
+
+def base_code(national_code: Column) -> Column:
+    """The 9-digit base code of the national price-item spec inside a 15-digit NHSA code."""
+    return F.substring(national_code, 3, 9)
+
+
+def pct(part: Column, whole: Column) -> Column:
+    """Percentage rounded to 2 decimals; null when the whole is zero."""
+    return F.when(whole != 0, F.round(part.cast("double") * 100.0 / whole.cast("double"), 2))

@@ -1,0 +1,220 @@
+"""All reading and writing: inputs under the contract, output tables, exports.
+
+Inputs are read as text, renamed with the user's `columns:` map, checked for required
+columns before any heavy work, and cast with `try_` functions so a malformed value becomes
+a null that cleaning quarantines instead of an exception that kills the run.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, StringType, StructField, StructType, TimestampType
+
+from catalogbridge.config import InputSpec, OutputConfig
+from catalogbridge.contracts import InputContract
+from catalogbridge.session import delta_available
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+SOURCE_FILE = "_source_file"
+RAW_SUFFIX = "__raw"
+_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
+               ".xlsx": "xlsx", ".xlsm": "xlsx"}
+_TIME_FORMATS = ("yyyyMMddHHmmss", "yyyy/M/d H:mm:ss", "yyyy/M/d", "yyyyMMdd")
+
+
+class InputError(ValueError):
+    """An input that cannot be used as given; the message says which file and what to fix."""
+
+
+def read_input(spark: SparkSession, spec: InputSpec, contract: InputContract) -> DataFrame:
+    """Read one input, apply the rename map, check required columns and cast to the contract."""
+    fmt = resolve_input_format(spec, contract.name)
+    if fmt == "xlsx":
+        raw = _read_xlsx(spark, spec, contract.name)
+    else:
+        raw = _read_spark(spark, spec, fmt, contract.name)
+    renamed = apply_renames(raw, spec.columns)
+    check_required_columns(renamed.columns, contract, spec)
+    return conform_to_contract(renamed, contract)
+
+
+def resolve_input_format(spec: InputSpec, name: str) -> str:
+    if spec.format != "auto":
+        return spec.format
+    probe = spec.path.rstrip("/")
+    suffix = Path(probe.replace("*", "x")).suffix.lower()
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    if os.path.isdir(probe):
+        found = {_EXTENSIONS.get(Path(f).suffix.lower()) for f in os.listdir(probe)} - {None}
+        if len(found) == 1:
+            return str(found.pop())
+    raise InputError(
+        f"inputs.{name}: cannot tell the format of {spec.path!r} from its name; "
+        f"set inputs.{name}.format to csv, parquet or xlsx"
+    )
+
+
+def _read_spark(spark: SparkSession, spec: InputSpec, fmt: str, name: str) -> DataFrame:
+    try:
+        if fmt == "csv":
+            reader = spark.read.options(
+                header=True, inferSchema=False, encoding=spec.encoding,
+                sep=spec.delimiter, mode="PERMISSIVE", multiLine=False,
+            )
+            df = reader.csv(spec.path)
+        else:
+            df = spark.read.parquet(spec.path)
+    except AnalysisException as exc:
+        raise InputError(f"inputs.{name}: cannot read {spec.path!r} as {fmt}: {exc}") from None
+    return df.withColumn(SOURCE_FILE, F.input_file_name())
+
+
+def _read_xlsx(spark: SparkSession, spec: InputSpec, name: str) -> DataFrame:
+    """Catalogs and libraries are published as Excel; they are catalog-sized, so pandas reads them."""
+    files = sorted(glob.glob(os.path.join(spec.path, "*.xlsx"))) if os.path.isdir(spec.path) \
+        else sorted(glob.glob(spec.path))
+    if not files:
+        raise InputError(f"inputs.{name}: no Excel file at {spec.path!r}")
+    frames = []
+    for file in files:
+        sheet: str | int = spec.sheet if spec.sheet is not None else 0
+        frame = pd.read_excel(file, sheet_name=sheet, dtype=str, engine="openpyxl")
+        frame.columns = [str(c) for c in frame.columns]
+        frames.append(frame.assign(**{SOURCE_FILE: os.path.abspath(file)}))
+    pdf = pd.concat(frames, ignore_index=True)
+    pdf = pdf.astype(object).where(pdf.notna(), None)
+    schema = StructType([StructField(c, StringType()) for c in pdf.columns])
+    return spark.createDataFrame(pdf, schema=schema)
+
+
+def apply_renames(df: DataFrame, renames: dict[str, str]) -> DataFrame:
+    """Rename source headers to contract names; header whitespace and a UTF-8 BOM are ignored."""
+    clean = {c: c.strip().lstrip("\ufeff") for c in df.columns}
+    cols = [F.col(f"`{c}`").alias(renames.get(clean[c], clean[c])) for c in df.columns]
+    return df.select(*cols)
+
+
+def check_required_columns(found: list[str], contract: InputContract, spec: InputSpec) -> None:
+    missing = [c for c in contract.required if c not in found]
+    if not missing:
+        return
+    shown = [c for c in found if c != SOURCE_FILE]
+    example = ", ".join(f"'<your header>': {c}" for c in missing[:2])
+    raise InputError(
+        f"inputs.{contract.name} ({spec.path}): missing required column(s) "
+        f"{', '.join(missing)}. Columns found: {', '.join(shown) or '(none)'}. "
+        f"If your file names them differently, map them in conf under "
+        f"inputs.{contract.name}.columns, e.g. {{{example}}}."
+    )
+
+
+def conform_to_contract(df: DataFrame, contract: InputContract) -> DataFrame:
+    """Select the contract's columns in order, typed; required typed columns keep raw text."""
+    present = dict(df.dtypes)
+    cols: list[Column] = []
+    for name, dtype in contract.columns.items():
+        if name not in present:
+            cols.append(F.lit(None).cast(dtype).alias(name))
+            continue
+        cols.append(cast_column(F.col(name), present[name], dtype).alias(name))
+        if name in contract.required and not isinstance(dtype, StringType):
+            cols.append(blank_to_null(F.col(name).cast("string")).alias(name + RAW_SUFFIX))
+    if SOURCE_FILE in present:
+        cols.append(F.col(SOURCE_FILE))
+    return df.select(*cols)
+
+
+def blank_to_null(col: Column) -> Column:
+    trimmed = F.trim(col)
+    return F.when(trimmed == "", None).otherwise(trimmed)
+
+
+def cast_column(col: Column, source_type: str, target: DataType) -> Column:
+    if source_type == target.simpleString():
+        return col
+    text = blank_to_null(col.cast("string"))
+    if isinstance(target, StringType):
+        return text
+    if isinstance(target, TimestampType):
+        parsed = [F.try_to_timestamp(text)]
+        parsed += [F.try_to_timestamp(text, F.lit(fmt)) for fmt in _TIME_FORMATS]
+        return F.coalesce(*parsed)
+    return text.try_cast(target)
+
+
+def resolve_table_format(requested: str, has_delta: bool) -> str:
+    """`auto` means Delta when its classes load, else Parquet; `delta` without them is an error."""
+    if requested == "parquet":
+        return "parquet"
+    if has_delta:
+        return "delta"
+    if requested == "delta":
+        raise InputError(
+            "output.format is 'delta' but the Delta Lake classes are not on the class path; "
+            "add the delta-spark jars (spark.jars or --packages io.delta:delta-spark_2.13:4.0.0) "
+            "or set output.format: auto"
+        )
+    return "parquet"
+
+
+class TableStore:
+    """Reads and writes the pipeline's tables under `output.path` in one table format."""
+
+    def __init__(self, spark: SparkSession, out: OutputConfig) -> None:
+        self.spark = spark
+        self.out = out
+        self.format = resolve_table_format(out.format, delta_available(spark))
+        if out.format == "auto":
+            log.warning("table format: %s (output.format=auto%s)", self.format,
+                        "" if self.format == "delta" else "; Delta Lake classes not found")
+
+    def path(self, name: str) -> str:
+        return f"{self.out.path.rstrip('/')}/{name}"
+
+    def write(self, df: DataFrame, name: str) -> None:
+        df.write.format(self.format).mode("overwrite").option(
+            "overwriteSchema", "true").save(self.path(name))
+
+    def read(self, name: str) -> DataFrame:
+        try:
+            return self.spark.read.format(self.format).load(self.path(name))
+        except AnalysisException:
+            raise InputError(
+                f"table '{name}' not found at {self.path(name)}: run the stage that writes it "
+                "first (python -m jobs.run_pipeline runs them all)"
+            ) from None
+
+    @property
+    def exports_dir(self) -> Path:
+        path = Path(self.out.exports_dir)
+        return path if path.is_absolute() else Path(self.out.path) / path
+
+    def export_csv(self, df: DataFrame, name: str) -> Path:
+        """Pair- or catalog-sized tables only; UTF-8 with BOM so Excel shows Chinese."""
+        target = self.exports_dir / f"{name}.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        df.toPandas().to_csv(target, index=False, encoding="utf-8-sig")
+        return target
+
+    def save_figure(self, fig: Figure, name: str) -> Path:
+        target = self.exports_dir / "charts" / f"{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        import matplotlib.pyplot as plt
+
+        fig.savefig(target, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        return target

@@ -1,0 +1,1 @@
+"""Pipeline stages: each module exposes `main(argv)` and reads -> transforms -> writes."""

@@ -1,0 +1,59 @@
+"""Stage 3: map settlement rows through the billing region's catalog and clean them.
+
+Writes `settlements_clean` and `settlements_quarantine` and checks that every input row
+landed in exactly one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from catalogbridge.cleaning import (
+    clean_rows,
+    quarantined_rows,
+    rule_checks,
+    with_item_mapping,
+    with_reasons,
+    with_regions,
+)
+from catalogbridge.contracts import SETTLEMENTS
+from catalogbridge.io import read_input
+from jobs.stage import StageContext, run_main
+
+
+class ReconciliationError(RuntimeError):
+    """Input rows != clean rows + quarantined rows: a join duplicated or lost rows."""
+
+
+def run(ctx: StageContext) -> None:
+    cfg = ctx.cfg
+    settlements = read_input(ctx.spark, cfg.inputs.settlements, SETTLEMENTS)
+    mapping = ctx.store.read("catalog_mapping")
+    rules = rule_checks(period_start=cfg.analysis.period.start,
+                        period_end=cfg.analysis.period.end, med_types=cfg.analysis.med_types)
+    tagged = (
+        settlements.transform(with_regions, region_level=cfg.analysis.region_level)
+        .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
+                   mapping=mapping, national_codes=ctx.store.read("national_items"))
+        .transform(with_reasons, rules=rules)
+    )
+    ctx.store.write(tagged.transform(clean_rows), "settlements_clean")
+    ctx.store.write(tagged.transform(quarantined_rows), "settlements_quarantine")
+    check_reconciliation(ctx, settlements.count())
+
+
+def check_reconciliation(ctx: StageContext, input_rows: int) -> None:
+    clean = ctx.store.read("settlements_clean").count()
+    quarantined = ctx.store.read("settlements_quarantine").count()
+    if clean + quarantined != input_rows:
+        raise ReconciliationError(
+            f"settlement rows do not reconcile: {input_rows} read, {clean} clean + "
+            f"{quarantined} quarantined = {clean + quarantined}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(argv, __doc__ or "", run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

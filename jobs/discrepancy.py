@@ -1,0 +1,34 @@
+"""Stage 5: discrepant items per pair: covered where treated, not covered where insured."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import functions as F
+
+from catalogbridge.analysis import discrepant_items, region_coverage
+from catalogbridge.mapping import with_catalog_region
+from jobs.stage import StageContext, run_main
+
+
+def run(ctx: StageContext) -> None:
+    stats = ctx.store.read("item_stats")
+    mapping = ctx.store.read("catalog_mapping")
+    regions = (stats.select(F.col("insured_admdvs").alias("region"))
+               .union(stats.select(F.col("treatment_admdvs").alias("region"))).distinct())
+    lookup = regions.transform(with_catalog_region, region_col="region",
+                               out_col="catalog_region",
+                               catalog_regions=mapping.select("catalog_region"))
+    coverage = region_coverage(mapping, lookup)
+    discrepant = stats.transform(
+        discrepant_items, coverage=coverage, national=ctx.store.read("national_items"),
+        class_offset=ctx.cfg.classification.class_offset)
+    ctx.store.write(discrepant, "discrepant_items")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(argv, __doc__ or "", run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Catalog-matching UDFs: pure-Python cores plus thin Spark wrappers."""
