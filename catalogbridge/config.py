@@ -131,7 +131,10 @@ def _load_yaml_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}")
     if path.resolve() in seen:
         raise ConfigError(f"'extends' loops back to {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, ValueError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
     parent = data.pop("extends", None)
@@ -156,18 +159,26 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     if not sep or not key.strip():
         raise ConfigError(f"--set expects key=value, got {item!r}")
     parts = key.strip().split(".")
+    # Spark settings are dotted themselves: everything after `spark.conf.` is one key.
+    if parts[:2] == ["spark", "conf"] and len(parts) > 2:
+        parts = [*parts[:2], ".".join(parts[2:])]
     node = raw
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             raise ConfigError(f"--set {key}: '{part}' is not a section")
         node = child
-    # Keys under a free-form mapping (spark.conf, columns) keep the rest of the dotted name.
-    if parts[0] == "spark" and len(parts) > 2 and parts[1] == "conf":
-        conf = raw.setdefault("spark", {}).setdefault("conf", {})
-        conf[".".join(parts[2:])] = text
-        return
-    node[parts[-1]] = yaml.safe_load(text) if text else None
+    node[parts[-1]] = _parse_value(text)
+
+
+def _parse_value(text: str) -> Any:
+    """YAML scalars and lists as in the files; text that is not valid YAML stays text."""
+    if not text:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError):
+        return text
 
 
 def _build(cls: type, raw: Any, prefix: str) -> Any:

@@ -20,6 +20,8 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.session.timeZone": "Asia/Shanghai",
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    # Spark 4 accepts only a few CSV charsets unless told to use any Java charset (GB18030).
+    "spark.sql.legacy.javaCharsets": "true",
 }
 
 

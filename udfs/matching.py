@@ -29,6 +29,8 @@ PROVIDED, CODE, NAME_EXACT, FUZZY_AUTO, UNMATCHED = (
 # Review status: mapped automatically, waiting for a reviewer, or no usable candidate.
 AUTO, NEEDS_REVIEW, NO_CANDIDATE = "auto", "needs_review", "no_candidate"
 
+_SHORTLIST = 5  # candidates re-scored exactly after the coarse first pass
+
 RESULT_COLUMNS: dict[str, str] = {
     "national_code": "string",
     "national_name": "string",
@@ -138,14 +140,16 @@ def _match_fuzzy(queries: list[str], library: NationalLibrary,
         chunk = queries[start:start + size]
         scores = process.cdist(chunk, library.normalized, scorer=fuzz.ratio,
                                dtype=np.uint8, workers=params.workers)
-        take = min(2, scores.shape[1])
-        top = np.argpartition(-scores, take - 1, axis=1)[:, :take] if take else None
+        take = min(_SHORTLIST, scores.shape[1])
+        # uint8 scores are coarse: short-list on them, then re-score the short list exactly.
+        top = np.argpartition(-scores.astype(np.int16), take - 1, axis=1)[:, :take] if take else None
         for row, query in enumerate(chunk):
             if not query or top is None:
                 yield {"method": UNMATCHED, "review_status": NO_CANDIDATE}
                 continue
-            order = sorted(top[row], key=lambda j: (-int(scores[row, j]), j))
-            yield _triage(library, order, [float(scores[row, j]) for j in order], params)
+            exact = sorted(((fuzz.ratio(query, library.normalized[j]), j) for j in top[row]),
+                           key=lambda s: (-s[0], s[1]))[:2]
+            yield _triage(library, [j for _, j in exact], [float(v) for v, _ in exact], params)
 
 
 def _triage(library: NationalLibrary, order: list[int], scores: list[float],

@@ -1,0 +1,36 @@
+"""Charts draw every character they use: a CJK font that has the glyphs, or English labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from catalogbridge.charts import chart_texts, find_cjk_font, missing_glyphs, scheme_chart
+
+SCHEMES = pd.DataFrame({"scheme": [1, 2], "threshold": [0, 100], "visits": [1000, 400],
+                        "added_spend": [1_234_567.0, 234_567.0]})
+
+
+def test_cjk_font_covers_every_label() -> None:
+    font = find_cjk_font()
+    if font is None:
+        pytest.skip("no CJK font installed here; `make setup` installs fonts-noto-cjk")
+    texts = "".join(chart_texts(SCHEMES, "330000", "310000"))
+    assert missing_glyphs(texts, font) == set()
+
+
+def test_missing_glyphs_detects_a_font_without_chinese() -> None:
+    import matplotlib
+
+    dejavu = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+    assert missing_glyphs("方案1", dejavu) == {"方", "案"}
+
+
+def test_chart_without_cjk_font_uses_english_labels(tmp_path: Path) -> None:
+    fig = scheme_chart(SCHEMES, "330000", "310000", font_path=None)
+    texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
+    assert all(text.isascii() for text in texts), texts
+    fig.savefig(tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 10_000

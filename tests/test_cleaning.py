@@ -1,0 +1,102 @@
+"""Each cleaning rule on its own row; a row that breaks several rules carries them all."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from catalogbridge.cleaning import (
+    clean_rows,
+    quarantined_rows,
+    rule_checks,
+    with_item_mapping,
+    with_reasons,
+    with_regions,
+)
+from catalogbridge.contracts import SETTLEMENTS
+from catalogbridge.io import SOURCE_FILE, conform_to_contract
+
+COLUMNS = ["feedetl_sn", "mdtrt_id", "insuplc_admdvs", "mdtrtarea_admvs", "med_type",
+           "medins_list_codg", "medins_list_name", "det_item_fee_sumamt", "fee_ocur_time",
+           "med_list_codg"]
+OK = ("V", "330100", "310100", "21", "SH01", "心理咨询", "100", "2023-06-01 08:00:00", None)
+ROWS = [
+    ("1", *OK),
+    ("2", "V", "330100", "310100", "21", None, "心理咨询", "100", "2023-06-01", None),
+    ("3", "V", "330100", "310100", "21", "SH01", None, "100", "2023-06-01", None),
+    ("4", "V", "330100", "310100", "21", "SH01", "心理咨询", "0", "2023-06-01", None),
+    ("5", "V", "330100", "310100", "21", "SH01", "心理咨询", "-20.5", "2023-06-01", None),
+    ("6", "V", "330100", "310100", "21", "SH01", "心理咨询", "12元", "2023-06-01", None),
+    ("7", "V", "330100", "310100", "21", "SH01", "心理咨询", None, "2023-06-01", None),
+    ("8", "V", "330100", "310100", "21", "SH01", "心理咨询", "100", "2022-12-31 23:59:59", None),
+    ("9", "V", "330100", "310100", "21", "SH01", "心理咨询", "100", "2023-12-31 23:59:59", None),
+    ("10", "V", "330100", "310100", "21", "SH01", "心理咨询", "100", "2024-01-01 00:00:00", None),
+    ("11", "V", "330100", "310100", "21", "SH01", "心理咨询", "100", "not a date", None),
+    ("12", "V", "33A100", "310100", "21", "SH01", "心理咨询", "100", "2023-06-01", None),
+    ("13", "V", "990100", "310100", "21", "SH01", "心理咨询", "100", "2023-06-01", None),
+    ("14", "V", "330100", "310100", "21", "XX99", "不在目录", "100", "2023-06-01", None),
+    ("15", "V", "330100", "310100", "21", "XX99", "不在目录", "100", "2023-06-01", "003101000010000"),
+    ("16", "V", "330100", "310100", "11", "SH01", "心理咨询", "100", "2023-06-01", None),
+    ("17", None, "330100", "310100", "21", "SH01", "心理咨询", "100", "2023-06-01", None),
+    ("1", *OK),                                                   # re-sent copy of line 1
+    ("18", "V", "330100", "310100", "21", None, None, "0", "2023-06-01", None),  # three reasons
+    ("19", "V", "330100", "310100", "21", None, "心理咨询", "50", "2023-06-01", None),
+    ("19", "V", "330100", "310100", "21", "SH01", "心理咨询", "50", "2023-06-01", None),
+]
+
+
+def settlements(spark: SparkSession) -> DataFrame:
+    schema = StructType([StructField(c, StringType()) for c in COLUMNS])
+    raw = spark.createDataFrame(ROWS, schema)
+    raw = raw.withColumns({"setl_id": F.lit("S"), "psn_no": F.lit("P"),
+                           SOURCE_FILE: F.lit("f.csv")})
+    return conform_to_contract(raw, SETTLEMENTS)
+
+
+def tagged(spark: SparkSession) -> DataFrame:
+    mapping = spark.createDataFrame(
+        [("310000", "SH01", "003101000010000"), ("330000", "ZJ01", "003101000010000")],
+        "catalog_region string, local_code string, national_code string")
+    national = spark.createDataFrame([("003101000010000",)], "national_code string")
+    rules = rule_checks(period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 12, 31),
+                        med_types=["21"])
+    return (settlements(spark).transform(with_regions, region_level="province")
+            .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
+                       mapping=mapping, national_codes=national)
+            .transform(with_reasons, rules=rules))
+
+
+def test_reasons_row_by_row(spark: SparkSession) -> None:
+    got = tagged(spark).select("feedetl_sn", F.array_sort("reasons").alias("reasons"))
+    expected = spark.createDataFrame([
+        ("1", []), ("1", ["duplicate_feedetl_sn"]),
+        ("2", ["missing_item_code"]), ("3", ["missing_item_name"]),
+        ("4", ["fee_not_positive"]), ("5", ["fee_not_positive"]), ("6", ["invalid_fee"]),
+        ("7", ["missing_fee"]), ("8", ["out_of_period"]), ("9", []), ("10", ["out_of_period"]),
+        ("11", ["invalid_time"]), ("12", ["invalid_region"]), ("13", ["unknown_region"]),
+        ("14", ["item_not_in_catalog"]), ("15", []), ("16", ["med_type_excluded"]),
+        ("17", ["missing_visit_id"]),
+        ("18", ["fee_not_positive", "missing_item_code", "missing_item_name"]),
+        # Of two lines with one serial number, the clean one is kept.
+        ("19", ["duplicate_feedetl_sn", "missing_item_code"]), ("19", []),
+    ], "feedetl_sn string, reasons array<string>")
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_clean_and_quarantine_split_every_row_once(spark: SparkSession) -> None:
+    rows = tagged(spark).cache()
+    clean = rows.transform(clean_rows)
+    quarantine = rows.transform(quarantined_rows)
+    assert clean.count() + quarantine.count() == len(ROWS)
+    got = clean.select("feedetl_sn", "national_code", "mapping_source")
+    expected = spark.createDataFrame([
+        ("1", "003101000010000", "catalog"), ("9", "003101000010000", "catalog"),
+        ("15", "003101000010000", "row_national_code"), ("19", "003101000010000", "catalog"),
+    ], "feedetl_sn string, national_code string, mapping_source string")
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+    raw_fee = quarantine.where("feedetl_sn = '6'").select("det_item_fee_sumamt__raw").first()
+    assert raw_fee is not None and raw_fee[0] == "12元", "quarantine keeps the unparsed value"

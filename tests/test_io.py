@@ -1,0 +1,73 @@
+"""Reading inputs under the contract, and choosing the table format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+
+from catalogbridge.config import InputSpec, OutputConfig
+from catalogbridge.contracts import CATALOGS, NATIONAL_ITEMS
+from catalogbridge.io import InputError, TableStore, read_input, resolve_table_format
+
+
+def test_csv_with_bom_renamed_headers_and_gb18030(spark: SparkSession, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.csv"
+    text = "\ufeff行政区划, 项目编码,项目名称,医保等级\n330000,ZJ01,心理咨询（团体）,甲类\n"
+    path.write_bytes(text.encode("gb18030"))
+    spec = InputSpec(path=str(path), encoding="gb18030", columns={
+        "行政区划": "admdvs", "项目编码": "item_code", "项目名称": "item_name",
+        "医保等级": "chrgitm_lv"})
+    row = read_input(spark, spec, CATALOGS).first()
+    assert row is not None
+    assert (row["admdvs"], row["item_code"], row["item_name"], row["chrgitm_lv"]) == (
+        "330000", "ZJ01", "心理咨询（团体）", "甲类")
+    assert row["national_code"] is None and row["price"] is None
+
+
+def test_missing_column_names_file_column_and_fix(spark: SparkSession, tmp_path: Path) -> None:
+    path = tmp_path / "national.csv"
+    path.write_text("编码,item_name\n003101000010000,心理咨询\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_input(spark, InputSpec(path=str(path)), NATIONAL_ITEMS)
+    message = str(err.value)
+    assert str(path) in message
+    assert "missing required column(s) item_code" in message
+    assert "Columns found: 编码, item_name" in message
+    assert "inputs.national_items.columns" in message
+
+
+def test_missing_file_is_a_clear_error(spark: SparkSession, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"inputs\.national_items: cannot read"):
+        read_input(spark, InputSpec(path=str(tmp_path / "nope.csv")), NATIONAL_ITEMS)
+
+
+def test_xlsx_catalog(spark: SparkSession, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    pd.DataFrame({"admdvs": ["310000"], "item_code": ["001"], "item_name": ["血常规检测"],
+                  "chrgitm_lv": ["01"], "price": ["12.5"]}).to_excel(path, index=False)
+    row = read_input(spark, InputSpec(path=str(path)), CATALOGS).first()
+    assert row is not None
+    assert (row["item_code"], row["chrgitm_lv"], row["price"]) == ("001", "01", 12.5)
+    assert row["_source_file"].endswith("catalog.xlsx")
+
+
+@pytest.mark.parametrize(("requested", "has_delta", "chosen"), [
+    ("auto", True, "delta"), ("auto", False, "parquet"), ("parquet", True, "parquet"),
+    ("delta", True, "delta"),
+])
+def test_table_format_choice(requested: str, has_delta: bool, chosen: str) -> None:
+    assert resolve_table_format(requested, has_delta) == chosen
+
+
+def test_delta_without_jars_is_an_error_and_auto_falls_back(spark: SparkSession,
+                                                            tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="Delta Lake classes are not on the class path"):
+        resolve_table_format("delta", False)
+    store = TableStore(spark, OutputConfig(path=str(tmp_path), format="auto"))
+    assert store.format == "parquet"  # these machines reach no Maven repository
+    store.write(spark.createDataFrame([(1,)], "x int"), "t")
+    assert store.read("t").collect()[0]["x"] == 1
+    assert list((tmp_path / "t").glob("*.parquet"))
