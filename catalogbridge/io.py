@@ -189,6 +189,18 @@ class TableStore:
         df.write.format(self.format).mode("overwrite").option(
             "overwriteSchema", "true").save(self.path(name))
 
+    def write_staging(self, df: DataFrame, name: str) -> DataFrame:
+        """Materialise an intermediate once (Parquet) so several outputs can be cut from it."""
+        path = self.path(f"_staging/{name}")
+        df.write.mode("overwrite").parquet(path)
+        return self.spark.read.parquet(path)
+
+    def drop_staging(self, name: str) -> None:
+        jvm = self.spark.sparkContext._jvm
+        assert jvm is not None
+        path = jvm.org.apache.hadoop.fs.Path(self.path(f"_staging/{name}"))
+        path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
+
     def read(self, name: str) -> DataFrame:
         try:
             return self.spark.read.format(self.format).load(self.path(name))

@@ -37,8 +37,11 @@ def run(ctx: StageContext) -> None:
                    mapping=mapping, national_codes=ctx.store.read("national_items"))
         .transform(with_reasons, rules=rules)
     )
-    ctx.store.write(tagged.transform(clean_rows), "settlements_clean")
-    ctx.store.write(tagged.transform(quarantined_rows), "settlements_quarantine")
+    # Tag once (one shuffle, for duplicates), then cut both outputs from the staged rows.
+    staged = ctx.store.write_staging(tagged, "settlements_tagged")
+    ctx.store.write(staged.transform(clean_rows), "settlements_clean")
+    ctx.store.write(staged.transform(quarantined_rows), "settlements_quarantine")
+    ctx.store.drop_staging("settlements_tagged")
     check_reconciliation(ctx, settlements.count())
 
 
