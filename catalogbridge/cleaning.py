@@ -52,21 +52,21 @@ def with_item_mapping(settlements: DataFrame, *, catalog_regions: DataFrame,
     is a broadcast join and the settlement rows are not shuffled.
     """
     located = settlements.transform(
-        with_catalog_region, region_col="treatment_admdvs", out_col="_treat_catalog",
+        with_catalog_region, region_col="treatment_admdvs", out_col="billing_catalog_region",
         catalog_regions=catalog_regions,
     ).transform(
         with_catalog_region, region_col="insured_admdvs", out_col="_insured_catalog",
         catalog_regions=catalog_regions,
     )
     items = F.broadcast(mapping.select(
-        F.col("catalog_region").alias("_treat_catalog"),
+        F.col("catalog_region").alias("billing_catalog_region"),
         F.col("local_code").alias("medins_list_codg"),
         F.lit(True).alias("_in_catalog"),
         F.col("national_code").alias("_catalog_code"),
     ))
     row_codes = F.broadcast(national_codes.select(
         F.col("national_code").alias("med_list_codg"), F.lit(True).alias("_row_code_known")))
-    joined = (located.join(items, ["_treat_catalog", "medins_list_codg"], "left")
+    joined = (located.join(items, ["billing_catalog_region", "medins_list_codg"], "left")
               .join(row_codes, "med_list_codg", "left"))
     source = (F.when(F.col("_catalog_code").isNotNull(), F.lit(MAPPED_BY_CATALOG))
               .when(F.col("_row_code_known"), F.lit(MAPPED_BY_ROW_CODE))
@@ -98,9 +98,9 @@ def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
          | ~is_region_code(F.col("mdtrtarea_admvs"))),
         (UNKNOWN_REGION, is_region_code(F.col("insuplc_admdvs"))
          & is_region_code(F.col("mdtrtarea_admvs"))
-         & (missing("_treat_catalog") | missing("_insured_catalog"))),
+         & (missing("billing_catalog_region") | missing("_insured_catalog"))),
         (ITEM_NOT_IN_CATALOG, F.col("medins_list_codg").isNotNull()
-         & F.col("_treat_catalog").isNotNull()
+         & F.col("billing_catalog_region").isNotNull()
          & missing("_in_catalog") & missing("_row_code_known")),
     ]
     if period_start is not None:
@@ -128,7 +128,7 @@ def with_reasons(settlements: DataFrame, *, rules: list[tuple[str, Column]]) -> 
     ).otherwise(F.col("reasons")))
 
 
-_HELPER_COLUMNS = ("_treat_catalog", "_insured_catalog", "_in_catalog", "_catalog_code",
+_HELPER_COLUMNS = ("_insured_catalog", "_in_catalog", "_catalog_code",
                    "_row_code_known")
 
 
