@@ -11,7 +11,7 @@ import glob
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pyspark.errors import AnalysisException
@@ -172,12 +172,20 @@ def resolve_table_format(requested: str, has_delta: bool) -> str:
 
 
 class TableStore:
-    """Reads and writes the pipeline's tables under `output.path` in one table format."""
+    """Reads and writes the pipeline's tables under `output.path`, all or nothing.
 
-    def __init__(self, spark: SparkSession, out: OutputConfig) -> None:
+    Tables written during a run go to `_staging/<run_id>/`; later stages of the same run
+    read them there. `commit()` swaps them into place only after every stage succeeded
+    (Delta: one overwrite transaction per table; Parquet: a directory rename), and
+    `discard()` drops them, so a failed run leaves the previous run's tables unchanged.
+    """
+
+    def __init__(self, spark: SparkSession, out: OutputConfig, run_id: str = "adhoc") -> None:
         self.spark = spark
         self.out = out
+        self.run_id = run_id
         self.format = resolve_table_format(out.format, delta_available(spark))
+        self._pending: dict[str, str] = {}
         if out.format == "auto":
             log.warning("table format: %s (output.format=auto%s)", self.format,
                         "" if self.format == "delta" else "; Delta Lake classes not found")
@@ -185,30 +193,67 @@ class TableStore:
     def path(self, name: str) -> str:
         return f"{self.out.path.rstrip('/')}/{name}"
 
-    def write(self, df: DataFrame, name: str) -> None:
-        df.write.format(self.format).mode("overwrite").option(
-            "overwriteSchema", "true").save(self.path(name))
+    @property
+    def _run_dir(self) -> str:
+        return self.path(f"_staging/{self.run_id}")
 
-    def write_staging(self, df: DataFrame, name: str) -> DataFrame:
+    def write(self, df: DataFrame, name: str) -> None:
+        staged = f"{self._run_dir}/{name}"
+        df.write.format(self.format).mode("overwrite").option(
+            "overwriteSchema", "true").save(staged)
+        self._pending[name] = staged
+
+    def write_scratch(self, df: DataFrame, name: str) -> DataFrame:
         """Materialise an intermediate once (Parquet) so several outputs can be cut from it."""
-        path = self.path(f"_staging/{name}")
+        path = f"{self._run_dir}/_scratch/{name}"
         df.write.mode("overwrite").parquet(path)
         return self.spark.read.parquet(path)
 
-    def drop_staging(self, name: str) -> None:
-        jvm = self.spark.sparkContext._jvm
-        assert jvm is not None
-        path = jvm.org.apache.hadoop.fs.Path(self.path(f"_staging/{name}"))
-        path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
-
     def read(self, name: str) -> DataFrame:
+        path = self._pending.get(name, self.path(name))
         try:
-            return self.spark.read.format(self.format).load(self.path(name))
+            return self.spark.read.format(self.format).load(path)
         except AnalysisException:
             raise InputError(
-                f"table '{name}' not found at {self.path(name)}: run the stage that writes it "
+                f"table '{name}' not found at {path}: run the stage that writes it "
                 "first (python -m jobs.run_pipeline runs them all)"
             ) from None
+
+    def commit(self) -> None:
+        """Put every table of this run in place, then drop the staging area."""
+        for name, staged in self._pending.items():
+            final = self.path(name)
+            if self.format == "delta":
+                self.spark.read.format("delta").load(staged).write.format("delta").mode(
+                    "overwrite").option("overwriteSchema", "true").save(final)
+            else:
+                previous = f"{self._run_dir}/_previous/{name}"
+                if self._fs.exists(self._jpath(final)):
+                    self._fs.mkdirs(self._jpath(previous).getParent())
+                    self._fs.rename(self._jpath(final), self._jpath(previous))
+                self._fs.rename(self._jpath(staged), self._jpath(final))
+        self._pending.clear()
+        self._drop_run_dir()
+
+    def discard(self) -> None:
+        self._pending.clear()
+        self._drop_run_dir()
+
+    def _drop_run_dir(self) -> None:
+        self._fs.delete(self._jpath(self._run_dir), True)
+        staging = self._jpath(self.path("_staging"))
+        if self._fs.exists(staging) and not self._fs.listStatus(staging):
+            self._fs.delete(staging, False)
+
+    def _jpath(self, path: str) -> Any:
+        jvm = self.spark.sparkContext._jvm
+        assert jvm is not None
+        return jvm.org.apache.hadoop.fs.Path(path)
+
+    @property
+    def _fs(self) -> Any:
+        conf = self.spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+        return self._jpath(self.out.path).getFileSystem(conf)
 
     @property
     def exports_dir(self) -> Path:

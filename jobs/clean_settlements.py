@@ -38,10 +38,9 @@ def run(ctx: StageContext) -> None:
         .transform(with_reasons, rules=rules)
     )
     # Tag once (one shuffle, for duplicates), then cut both outputs from the staged rows.
-    staged = ctx.store.write_staging(tagged, "settlements_tagged")
+    staged = ctx.store.write_scratch(tagged, "settlements_tagged")
     ctx.store.write(staged.transform(clean_rows), "settlements_clean")
     ctx.store.write(staged.transform(quarantined_rows), "settlements_quarantine")
-    ctx.store.drop_staging("settlements_tagged")
     check_reconciliation(ctx, settlements.count())
 
 

@@ -39,18 +39,34 @@ def parse_args(argv: Sequence[str] | None, description: str) -> argparse.Namespa
 def build_context(cfg: PipelineConfig) -> StageContext:
     spark = get_spark(cfg.spark)
     run_id = cfg.run_id or dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    return StageContext(cfg=cfg, spark=spark, store=TableStore(spark, cfg.output), run_id=run_id)
+    store = TableStore(spark, cfg.output, run_id)
+    return StageContext(cfg=cfg, spark=spark, store=store, run_id=run_id)
 
 
 def run_main(argv: Sequence[str] | None, description: str,
              body: Callable[[StageContext], None]) -> int:
-    """Parse, configure, run; user errors print one clear message and exit 2."""
+    """Parse, configure, run, commit; a failed run commits nothing.
+
+    User errors (config, inputs) print one clear message and exit 2; anything else is
+    re-raised after the run's staged tables are dropped.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse_args(argv, description)
     try:
         cfg = load_config(args.conf, args.overrides)
-        body(build_context(cfg))
-    except (ConfigError, InputError) as exc:
+    except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    ctx = build_context(cfg)
+    try:
+        body(ctx)
+    except InputError as exc:
+        ctx.store.discard()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        ctx.store.discard()
+        log.error("run %s failed; the previous run's tables are unchanged", ctx.run_id)
+        raise
+    ctx.store.commit()
     return 0

@@ -70,4 +70,7 @@ def test_delta_without_jars_is_an_error_and_auto_falls_back(spark: SparkSession,
     assert store.format == "parquet"  # these machines reach no Maven repository
     store.write(spark.createDataFrame([(1,)], "x int"), "t")
     assert store.read("t").collect()[0]["x"] == 1
+    assert not (tmp_path / "t").exists(), "nothing is in place before commit"
+    store.commit()
     assert list((tmp_path / "t").glob("*.parquet"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"], "staging is cleaned up"
