@@ -1,8 +1,10 @@
-"""Settlement cleaning: map each row through its billing region's catalog and tag every rule it breaks.
+"""Settlement cleaning: map each row through its billing catalog and tag every rule it breaks.
 
-The paper's rules (missing item code or name, fee <= 0, duplicate `feedetl_sn`) plus the scope
-filters and the checks a row needs to be counted at all. Each row carries every reason it
-fails; rows with none are clean. Nothing is collected: rules are Spark column expressions.
+The paper's rules (missing item code or name, fee <= 0, duplicate `feedetl_sn`), the scope
+filters, the checks a row needs to be counted at all and the NHSA smart-supervision rules
+(see `catalogbridge.rules`). A row carries every `drop` reason it fails in `reasons` and
+every `flag` in `flags`; rows without reasons are clean. Rules are Spark column expressions,
+so nothing is collected.
 """
 
 from __future__ import annotations
@@ -12,26 +14,31 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from catalogbridge.columns import is_region_code, region_of
+from catalogbridge.columns import gender_of, is_region_code, region_of
 from catalogbridge.io import RAW_SUFFIX, SOURCE_FILE
 from catalogbridge.mapping import with_catalog_region
+from catalogbridge.rules import (
+    AGE_LIMITED_ITEM,
+    DROP,
+    DUPLICATE_FEEDETL_SN,
+    FEE_NOT_POSITIVE,
+    FLAG,
+    GENDER_LIMITED_ITEM,
+    INVALID_FEE,
+    INVALID_REGION,
+    INVALID_TIME,
+    ITEM_NOT_IN_CATALOG,
+    MED_TYPE_EXCLUDED,
+    MISSING_FEE,
+    MISSING_FEEDETL_SN,
+    MISSING_ITEM_CODE,
+    MISSING_ITEM_NAME,
+    MISSING_VISIT_ID,
+    OUT_OF_PERIOD,
+    UNKNOWN_REGION,
+)
 
 FEE, TIME = "det_item_fee_sumamt", "fee_ocur_time"
-
-MISSING_ITEM_CODE = "missing_item_code"
-MISSING_ITEM_NAME = "missing_item_name"
-MISSING_FEE = "missing_fee"
-INVALID_FEE = "invalid_fee"
-FEE_NOT_POSITIVE = "fee_not_positive"
-DUPLICATE_FEEDETL_SN = "duplicate_feedetl_sn"
-MISSING_FEEDETL_SN = "missing_feedetl_sn"
-MISSING_VISIT_ID = "missing_visit_id"
-INVALID_TIME = "invalid_time"
-OUT_OF_PERIOD = "out_of_period"
-MED_TYPE_EXCLUDED = "med_type_excluded"
-INVALID_REGION = "invalid_region"
-UNKNOWN_REGION = "unknown_region"
-ITEM_NOT_IN_CATALOG = "item_not_in_catalog"
 
 MAPPED_BY_CATALOG, MAPPED_BY_ROW_CODE, AWAITING_REVIEW = "catalog", "row_national_code", "unmapped"
 
@@ -78,6 +85,16 @@ def with_item_mapping(settlements: DataFrame, *, catalog_regions: DataFrame,
     })
 
 
+def with_supervision_limits(settlements: DataFrame, *, limits: DataFrame | None) -> DataFrame:
+    """Attach each row's item limits (gender, maximum age) from the smart-supervision lists."""
+    if limits is None:
+        return settlements.withColumns({"_limit_gender": F.lit(None).cast("string"),
+                                        "_limit_age_max": F.lit(None).cast("int")})
+    return settlements.join(F.broadcast(limits.select(
+        "national_code", F.col("limit_gender").alias("_limit_gender"),
+        F.col("limit_age_max").cast("int").alias("_limit_age_max"))), "national_code", "left")
+
+
 def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
                 med_types: list[str]) -> list[tuple[str, Column]]:
     """(reason code, condition that is true when the row breaks the rule)."""
@@ -103,6 +120,12 @@ def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
          & F.col("billing_catalog_region").isNotNull()
          & missing("_in_catalog") & missing("_row_code_known")),
     ]
+    patient = gender_of(F.col("gend"))
+    rules += [
+        (GENDER_LIMITED_ITEM, ((F.col("_limit_gender") == "男") & (patient == "F"))
+         | ((F.col("_limit_gender") == "女") & (patient == "M"))),
+        (AGE_LIMITED_ITEM, F.col("age") > F.col("_limit_age_max")),
+    ]
     if period_start is not None:
         rules.append((OUT_OF_PERIOD, F.col(TIME) < F.lit(period_start).cast("timestamp")))
     if period_end is not None:
@@ -114,22 +137,32 @@ def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
     return rules
 
 
-def with_reasons(settlements: DataFrame, *, rules: list[tuple[str, Column]]) -> DataFrame:
-    """Add `reasons`: every rule the row breaks, duplicates of a kept row included."""
-    flags = [F.when(F.coalesce(cond, F.lit(False)), F.lit(code)) for code, cond in rules]
-    tagged = settlements.withColumn("reasons", F.array_distinct(
-        F.filter(F.array(*flags), lambda x: x.isNotNull())))
+def with_reasons(settlements: DataFrame, *, rules: list[tuple[str, Column]],
+                 severities: dict[str, str]) -> DataFrame:
+    """Add `reasons` (drop rules broken) and `flags` (flag rules broken); disabled rules skip."""
+    def broken(severity: str) -> Column:
+        hits = [F.when(F.coalesce(cond, F.lit(False)), F.lit(code))
+                for code, cond in rules if severities.get(code) == severity]
+        if not hits:
+            return F.array().cast("array<string>")
+        return F.array_distinct(F.filter(F.array(*hits), lambda x: x.isNotNull()))
+
+    tagged = settlements.withColumns({"reasons": broken(DROP), "flags": broken(FLAG)})
+    severity = severities.get(DUPLICATE_FEEDETL_SN)
+    if severity is None:
+        return tagged
     # Of rows sharing a feedetl_sn keep one: a clean one if any, then the earliest line.
     order = Window.partitionBy("feedetl_sn").orderBy(
         F.size("reasons"), TIME, "setl_id", "mdtrt_id", "medins_list_codg", FEE, SOURCE_FILE)
     duplicate = F.col("feedetl_sn").isNotNull() & (F.row_number().over(order) > 1)
-    return tagged.withColumn("reasons", F.when(
-        duplicate, F.array_append("reasons", F.lit(DUPLICATE_FEEDETL_SN))
-    ).otherwise(F.col("reasons")))
+    target = "reasons" if severity == DROP else "flags"
+    return tagged.withColumn(target, F.when(
+        duplicate, F.array_append(target, F.lit(DUPLICATE_FEEDETL_SN))
+    ).otherwise(F.col(target)))
 
 
-_HELPER_COLUMNS = ("_insured_catalog", "_in_catalog", "_catalog_code",
-                   "_row_code_known")
+_HELPER_COLUMNS = ("_insured_catalog", "_in_catalog", "_catalog_code", "_row_code_known",
+                   "_limit_gender", "_limit_age_max")
 
 
 def clean_rows(tagged: DataFrame) -> DataFrame:

@@ -68,3 +68,13 @@ def base_code(national_code: Column) -> Column:
 def pct(part: Column, whole: Column) -> Column:
     """Percentage rounded to 2 decimals; null when the whole is zero."""
     return F.when(whole != 0, F.round(part.cast("double") * 100.0 / whole.cast("double"), 2))
+
+
+_GENDER_CODES = {"1": "M", "男": "M", "m": "M", "male": "M", "2": "F", "女": "F", "f": "F",
+                 "female": "F"}
+
+
+def gender_of(gend: Column) -> Column:
+    """'M' or 'F' from NHSA `gend` (1 male, 2 female) or 男/女; unknown codes give null."""
+    mapping = F.create_map(*[F.lit(x) for kv in _GENDER_CODES.items() for x in kv])
+    return mapping[F.lower(F.trim(gend))]

@@ -65,6 +65,23 @@ class MatchingConfig:
 
 
 @dataclass(frozen=True)
+class RuleConfig:
+    """One data-quality rule: `drop` quarantines the row, `flag` keeps it and marks it."""
+
+    enabled: bool = True
+    severity: str | None = None  # None: the rule's default
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    rules: dict[str, RuleConfig] = field(default_factory=dict)
+    gender_limited_items: str | None = None
+    age_limited_items: str | None = None
+    age_limits: dict[str, int] = field(default_factory=dict)
+    alert_share_change_pct: float = 5.0
+
+
+@dataclass(frozen=True)
 class ClassificationConfig:
     class_offset: int = 2
 
@@ -97,6 +114,7 @@ class PipelineConfig:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     spark: SparkSettings = field(default_factory=SparkSettings)
@@ -109,6 +127,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "output.format": ("auto", "delta", "parquet"),
     "inputs.*.format": ("auto", "csv", "parquet", "xlsx"),
     "inputs.*.encoding": ("utf-8", "gb18030", "gbk"),
+    "quality.rules.*.severity": ("drop", "flag"),
 }
 
 
@@ -219,7 +238,10 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"conf key '{where}': expected a mapping, got {value!r}")
-        return {str(k): _scalar_text(v, f"{where}.{k}") for k, v in value.items()}
+        _, value_tp = typing.get_args(tp)
+        if value_tp is str:
+            return {str(k): _scalar_text(v, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): _coerce(value_tp, v, f"{where}.{k}") for k, v in value.items()}
     return _coerce_scalar(tp, value, where)
 
 
@@ -294,5 +316,19 @@ def _validate(cfg: PipelineConfig) -> None:
         raise ConfigError("conf key 'matching.review_score': must not exceed accept_score")
     if m.batch_size < 1:
         raise ConfigError("conf key 'matching.batch_size': must be at least 1")
+    from catalogbridge.rules import RULE_CODES
+
+    for name, rule in cfg.quality.rules.items():
+        if name not in RULE_CODES:
+            close = difflib.get_close_matches(name, RULE_CODES, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"unknown conf key 'quality.rules.{name}'{hint}; rules are: "
+                              f"{', '.join(RULE_CODES)}")
+        if rule.severity is not None:
+            check_choice(f"quality.rules.{name}.severity", rule.severity,
+                         "quality.rules.*.severity")
+    for name, limit in cfg.quality.age_limits.items():
+        if limit < 0:
+            raise ConfigError(f"conf key 'quality.age_limits.{name}': must be >= 0")
     if cfg.classification.class_offset < 0:
         raise ConfigError("conf key 'classification.class_offset': must be >= 0")

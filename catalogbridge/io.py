@@ -19,8 +19,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StringType, StructField, StructType, TimestampType
 
-from catalogbridge.config import InputSpec, OutputConfig
+from catalogbridge.config import InputSpec, OutputConfig, QualityConfig
 from catalogbridge.contracts import InputContract
+from catalogbridge.rules import SupervisionListError, supervision_limits
 from catalogbridge.session import delta_available
 
 if TYPE_CHECKING:
@@ -156,6 +157,35 @@ def cast_column(col: Column, source_type: str, target: DataType) -> Column:
     return text.try_cast(target)
 
 
+def read_reference_frame(path: str, key: str) -> pd.DataFrame:
+    """A small reference list (TSV, CSV or Excel) read as text on the driver."""
+    if not os.path.isfile(path):
+        raise InputError(f"{key}: file not found: {path}")
+    if path.lower().endswith((".xlsx", ".xlsm")):
+        return pd.read_excel(path, dtype=str, engine="openpyxl")
+    sep = "\t" if path.lower().endswith((".tsv", ".txt")) else ","
+    return pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
+
+
+def load_supervision_limits(spark: SparkSession, quality: QualityConfig) -> DataFrame | None:
+    """The gender- and age-limited item lists named in conf, as one small table (or None)."""
+    key_gender, key_age = "quality.gender_limited_items", "quality.age_limited_items"
+    gender = read_reference_frame(quality.gender_limited_items, key_gender) \
+        if quality.gender_limited_items else None
+    age = read_reference_frame(quality.age_limited_items, key_age) \
+        if quality.age_limited_items else None
+    if gender is None and age is None:
+        return None
+    try:
+        limits = supervision_limits(gender, age, quality.age_limits)
+    except SupervisionListError as exc:
+        raise InputError(str(exc)) from None
+    ages = [None if pd.isna(a) else int(a) for a in limits["limit_age_max"].tolist()]
+    rows = list(zip(limits["national_code"], limits["limit_gender"], ages, strict=True))
+    return spark.createDataFrame(
+        rows, "national_code string, limit_gender string, limit_age_max int")
+
+
 def resolve_table_format(requested: str, has_delta: bool) -> str:
     """`auto` means Delta when its classes load, else Parquet; `delta` without them is an error."""
     if requested == "parquet":
@@ -252,7 +282,7 @@ class TableStore:
 
     @property
     def _fs(self) -> Any:
-        conf = self.spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
         return self._jpath(self.out.path).getFileSystem(conf)
 
     @property

@@ -15,9 +15,11 @@ from catalogbridge.cleaning import (
     with_item_mapping,
     with_reasons,
     with_regions,
+    with_supervision_limits,
 )
 from catalogbridge.contracts import SETTLEMENTS
-from catalogbridge.io import read_input
+from catalogbridge.io import load_supervision_limits, read_input
+from catalogbridge.rules import rule_severities
 from jobs.stage import StageContext, run_main
 
 
@@ -35,7 +37,8 @@ def run(ctx: StageContext) -> None:
         settlements.transform(with_regions, region_level=cfg.analysis.region_level)
         .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
                    mapping=mapping, national_codes=ctx.store.read("national_items"))
-        .transform(with_reasons, rules=rules)
+        .transform(with_supervision_limits, limits=load_supervision_limits(ctx.spark, cfg.quality))
+        .transform(with_reasons, rules=rules, severities=rule_severities(cfg.quality.rules))
     )
     # Tag once (one shuffle, for duplicates), then cut both outputs from the staged rows.
     staged = ctx.store.write_scratch(tagged, "settlements_tagged")
