@@ -1,7 +1,7 @@
 """Stage 3: map settlement rows through the billing region's catalog and clean them.
 
-Writes `settlements_clean` and `settlements_quarantine` and checks that every input row
-landed in exactly one of them.
+Writes `settlements_clean`, `settlements_quarantine` and `reconciliation`, and fails the
+run unless, per input file and region, every input row and yuan landed in exactly one of them.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from catalogbridge.cleaning import (
 )
 from catalogbridge.contracts import SETTLEMENTS
 from catalogbridge.io import load_supervision_limits, read_input
+from catalogbridge.quality import check_reconciliation, reconciliation
 from catalogbridge.rules import rule_severities
 from jobs.stage import StageContext, run_main
-
-
-class ReconciliationError(RuntimeError):
-    """Input rows != clean rows + quarantined rows: a join duplicated or lost rows."""
 
 
 def run(ctx: StageContext) -> None:
@@ -44,16 +41,12 @@ def run(ctx: StageContext) -> None:
     staged = ctx.store.write_scratch(tagged, "settlements_tagged")
     ctx.store.write(staged.transform(clean_rows), "settlements_clean")
     ctx.store.write(staged.transform(quarantined_rows), "settlements_quarantine")
-    check_reconciliation(ctx, settlements.count())
-
-
-def check_reconciliation(ctx: StageContext, input_rows: int) -> None:
-    clean = ctx.store.read("settlements_clean").count()
-    quarantined = ctx.store.read("settlements_quarantine").count()
-    if clean + quarantined != input_rows:
-        raise ReconciliationError(
-            f"settlement rows do not reconcile: {input_rows} read, {clean} clean + "
-            f"{quarantined} quarantined = {clean + quarantined}")
+    store = ctx.store
+    recon = reconciliation(settlements, clean=store.read("settlements_clean"),
+                           quarantine=store.read("settlements_quarantine"),
+                           region_level=cfg.analysis.region_level)
+    store.write(recon, "reconciliation")
+    check_reconciliation(store.read("reconciliation"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

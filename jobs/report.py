@@ -10,7 +10,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 
 from catalogbridge.charts import find_cjk_font, scheme_chart
-from catalogbridge.summary import clean_by_mapping_source, mapping_by_method, quarantine_by_reason
+from catalogbridge.quality import clean_by_mapping_source, mapping_by_method
 from jobs.stage import StageContext, run_main
 
 log = logging.getLogger("catalogbridge")
@@ -71,7 +71,6 @@ def run_summary(ctx: StageContext, charts: int) -> dict[str, Any]:
         "run_id": ctx.run_id,
         "table_format": store.format,
         "totals": totals,
-        "quarantine_by_reason": _records(quarantine_by_reason(quarantine)),
         "clean_by_mapping_source": _records(clean_by_mapping_source(clean)),
         "mapping_by_method": _records(mapping_by_method(store.read("catalog_mapping"))),
     }

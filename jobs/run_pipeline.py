@@ -21,6 +21,7 @@ from jobs import (
     ingest_national,
     item_stats,
     map_catalogs,
+    quality_report,
     report,
     scenarios,
 )
@@ -29,7 +30,7 @@ from jobs.stage import StageContext, run_main
 log = logging.getLogger("catalogbridge")
 
 STAGES = (ingest_national, map_catalogs, clean_settlements, item_stats, discrepancy,
-          scenarios, report)
+          scenarios, report, quality_report)
 
 
 def run(ctx: StageContext) -> None:

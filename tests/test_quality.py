@@ -1,0 +1,106 @@
+"""Reconciliation per file and region, and the quality report against the previous run."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+
+from catalogbridge.quality import (
+    ReconciliationError,
+    check_reconciliation,
+    reconciliation,
+    share_changes,
+)
+from jobs import run_pipeline
+from tests.cases import write_inputs
+
+SCHEMA = "_source_file string, mdtrtarea_admvs string, det_item_fee_sumamt decimal(18,2)"
+D = Decimal
+
+
+def _rows(spark: SparkSession, rows: list[tuple[str, str | None, str | None]]) -> DataFrame:
+    return spark.createDataFrame([(f, r, None if x is None else D(x)) for f, r, x in rows], SCHEMA)
+
+
+INPUT = [("a.csv", "310100", "10.00"), ("a.csv", "310100", "-5.00"), ("a.csv", "33A100", "1.00"),
+         ("b.csv", "330200", "7.50"), ("b.csv", "330200", None)]
+
+
+def test_reconciliation_balances_per_file_and_region(spark: SparkSession) -> None:
+    clean = _rows(spark, [INPUT[0], INPUT[3]])
+    quarantine = _rows(spark, [INPUT[1], INPUT[2], INPUT[4]])
+    got = reconciliation(_rows(spark, INPUT), clean=clean, quarantine=quarantine,
+                         region_level="province")
+    expected = spark.createDataFrame([
+        ("a.csv", "310000", 2, D("5.00"), 1, D("10.00"), 1, D("-5.00"), True),
+        ("a.csv", "invalid", 1, D("1.00"), 0, D("0.00"), 1, D("1.00"), True),
+        ("b.csv", "330000", 2, D("7.50"), 1, D("7.50"), 1, D("0.00"), True),
+    ], "_source_file string, region string, input_rows long, input_fee decimal(22,2), "
+       "clean_rows long, clean_fee decimal(22,2), quarantined_rows long, "
+       "quarantined_fee decimal(22,2), balanced boolean")
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True,
+                       ignore_column_order=True)
+    check_reconciliation(got)
+
+
+def test_doctored_outputs_fail_loudly(spark: SparkSession) -> None:
+    # A row lost from the clean table, and a quarantined row duplicated by a bad join.
+    clean = _rows(spark, [INPUT[0]])
+    quarantine = _rows(spark, [INPUT[1], INPUT[2], INPUT[2], INPUT[4]])
+    table = reconciliation(_rows(spark, INPUT), clean=clean, quarantine=quarantine,
+                           region_level="province")
+    with pytest.raises(ReconciliationError) as err:
+        check_reconciliation(table)
+    message = str(err.value)
+    assert "a.csv region invalid: read 1 rows / 1.00 yuan" in message
+    assert "quarantined 2 / 2.00" in message
+    assert "b.csv region 330000: read 2 rows / 7.50 yuan, clean 0 / 0.00" in message
+
+
+def _report(shares: dict[tuple[str, str], int], inputs: dict[str, int]) -> dict[str, object]:
+    return {"regions": [{"region": r, "input_rows": n} for r, n in inputs.items()],
+            "quarantine_by_reason_region": [{"region": r, "reason": k, "rows": n}
+                                            for (r, k), n in shares.items()]}
+
+
+def test_share_changes_alert_above_the_threshold() -> None:
+    now = _report({("310000", "fee_not_positive"): 30, ("330000", "fee_not_positive"): 5},
+                  {"310000": 100, "330000": 100})
+    before = _report({("310000", "fee_not_positive"): 20, ("330000", "fee_not_positive"): 1},
+                     {"310000": 100, "330000": 100})
+    changes = share_changes(now, before, alert_pct=5.0)
+    assert [(c["region"], c["change_pct_points"], c["alert"]) for c in changes] == [
+        ("310000", 10.0, True), ("330000", 4.0, False)]
+    first_run = share_changes(now, None, alert_pct=5.0)
+    assert all(c["previous_share_pct"] is None and not c["alert"] for c in first_run)
+
+
+def test_quality_report_of_two_runs(spark: SparkSession, tmp_path: Path) -> None:
+    args = write_inputs(tmp_path)
+    exports = tmp_path / "out" / "exports"
+    assert run_pipeline.main([*args, "--set", "run_id=run1"]) == 0
+    first = json.loads((exports / "quality_report.json").read_text(encoding="utf-8"))
+    assert first["totals"] == {"input_rows": 21, "clean_rows": 16, "quarantined_rows": 5,
+                               "balanced": True, "mapped_rows_pct": 100.0,
+                               "mapped_fee_pct": 100.0}
+    assert first["previous_run_id"] is None
+    reasons = {r["reason"]: r["rows"] for r in first["quarantine_by_reason"]}
+    assert reasons == {"duplicate_feedetl_sn": 1, "fee_not_positive": 1, "missing_item_code": 1,
+                       "out_of_period": 1, "unknown_region": 1}
+    # A second run on only the first six rows: Shanghai's share of every reason drops to 0.
+    lines = (tmp_path / "settlements.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "settlements.csv").write_text("\n".join(lines[:7]) + "\n", encoding="utf-8")
+    assert run_pipeline.main([*args, "--set", "run_id=run2"]) == 0
+    second = json.loads((exports / "quality_report.json").read_text(encoding="utf-8"))
+    assert second["previous_run_id"] == "run1"
+    alerts = {(c["region"], c["reason"]) for c in second["share_changes"] if c["alert"]}
+    assert ("310000", "fee_not_positive") in alerts
+    markdown = (exports / "quality_report.md").read_text(encoding="utf-8")
+    assert "| 310000 | fee_not_positive |" in markdown
+    assert sorted(p.name for p in (exports / "quality_history").iterdir()) == [
+        "run1.json", "run2.json"]
