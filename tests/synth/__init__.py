@@ -1,0 +1,1 @@
+"""Tests of the synthetic dataset generator (no Spark)."""
