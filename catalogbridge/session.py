@@ -18,6 +18,7 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.adaptive.skewJoin.enabled": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "Asia/Shanghai",
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
     # Spark 4 accepts only a few CSV charsets unless told to use any Java charset (GB18030).

@@ -39,11 +39,16 @@ def run(ctx: StageContext) -> None:
 
 
 def write_charts(ctx: StageContext) -> int:
-    """One PNG per pair; the scheme table is pair-sized, so it is collected to the driver."""
+    """One PNG per pair with discrepant items in scope (an all-zero chart tells nothing).
+
+    The scheme table is pair-sized (pairs x thresholds), so it is collected to the driver.
+    """
     schemes = ctx.store.read("scenario_results").toPandas()
     font = find_cjk_font()
     count = 0
     for (insured, treatment), rows in schemes.groupby(["insured_admdvs", "treatment_admdvs"]):
+        if rows["item_count"].max() == 0:
+            continue
         fig = scheme_chart(rows.sort_values("scheme"), str(insured), str(treatment), font)
         ctx.store.save_figure(fig, f"schemes_{insured}_{treatment}")
         count += 1
