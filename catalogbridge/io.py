@@ -7,6 +7,7 @@ a null that cleaning quarantines instead of an exception that kills the run.
 
 from __future__ import annotations
 
+import codecs
 import glob
 import logging
 import os
@@ -46,10 +47,57 @@ def read_input(spark: SparkSession, spec: InputSpec, contract: InputContract) ->
     if fmt == "xlsx":
         raw = _read_xlsx(spark, spec, contract.name)
     else:
+        if fmt == "csv":
+            for file in _local_files(spec.path, "csv")[:_ENCODING_PROBE_FILES]:
+                check_encoding(file, spec.encoding, contract.name)
         raw = _read_spark(spark, spec, fmt, contract.name)
     renamed = apply_renames(raw, spec.columns)
     check_required_columns(renamed.columns, contract, spec)
+    if renamed.isEmpty():
+        raise InputError(f"inputs.{contract.name} ({spec.path}): no data rows; check the path "
+                         "and that the file has rows below its header")
     return conform_to_contract(renamed, contract)
+
+
+_ENCODING_PROBE_FILES = 64
+_ENCODING_PROBE_BYTES = 4 << 20
+
+
+def _local_files(path: str, fmt: str) -> list[str]:
+    """Local files behind a file, directory or glob (remote paths are not probed)."""
+    if "://" in path and not path.startswith("file://"):
+        return []
+    path = path.removeprefix("file://")
+    if os.path.isdir(path):
+        return sorted(os.path.join(path, f) for f in os.listdir(path)
+                      if _EXTENSIONS.get(Path(f).suffix.lower()) == fmt)
+    return sorted(glob.glob(path))
+
+
+def check_encoding(file: str, encoding: str, name: str) -> None:
+    """Stop before Spark silently turns undecodable bytes into U+FFFD replacement characters."""
+    with open(file, "rb") as handle:
+        sample = handle.read(_ENCODING_PROBE_BYTES)
+    try:
+        text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        likely = "gb18030" if _decodes(sample, "gb18030") else None
+        hint = (f"it looks like GB18030 (common for files saved by Chinese Excel or Windows); "
+                f"set inputs.{name}.encoding: gb18030" if likely else
+                f"re-save it as UTF-8 or set inputs.{name}.encoding to its encoding")
+        raise InputError(f"inputs.{name} ({file}): byte {exc.start} is not valid {encoding}; "
+                         f"{hint}") from None
+    if encoding.lower() != "utf-8" and not text.isascii() and _decodes(sample, "utf-8"):
+        raise InputError(f"inputs.{name} ({file}): the file is UTF-8, not {encoding}; "
+                         f"set inputs.{name}.encoding: utf-8")
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def resolve_input_format(spec: InputSpec, name: str) -> str:

@@ -74,3 +74,27 @@ def test_delta_without_jars_is_an_error_and_auto_falls_back(spark: SparkSession,
     store.commit()
     assert list((tmp_path / "t").glob("*.parquet"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"], "staging is cleaned up"
+
+
+def test_gb18030_file_read_as_utf8_says_which_encoding(spark: SparkSession, tmp_path: Path) -> None:
+    path = tmp_path / "national.csv"
+    path.write_bytes("item_code,item_name\n003101000010000,心理咨询\n".encode("gb18030"))
+    with pytest.raises(InputError) as err:
+        read_input(spark, InputSpec(path=str(tmp_path)), NATIONAL_ITEMS)
+    message = str(err.value)
+    assert f"inputs.national_items ({path}): byte 36 is not valid utf-8" in message
+    assert "set inputs.national_items.encoding: gb18030" in message
+
+
+def test_utf8_file_declared_gb18030(spark: SparkSession, tmp_path: Path) -> None:
+    path = tmp_path / "national.csv"
+    path.write_text("item_code,item_name\n003101000010000,心理咨询\n", encoding="utf-8")
+    with pytest.raises(InputError, match="the file is UTF-8, not gb18030"):
+        read_input(spark, InputSpec(path=str(path), encoding="gb18030"), NATIONAL_ITEMS)
+
+
+def test_header_only_file_is_empty_input(spark: SparkSession, tmp_path: Path) -> None:
+    path = tmp_path / "national.csv"
+    path.write_text("item_code,item_name\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\(.*national.csv\): no data rows"):
+        read_input(spark, InputSpec(path=str(path)), NATIONAL_ITEMS)
