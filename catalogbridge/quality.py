@@ -128,15 +128,20 @@ def share_changes(current: dict[str, Any], previous: dict[str, Any] | None,
 
 def render_markdown(report: dict[str, Any]) -> str:
     """A short human summary of the quality report (the JSON holds everything)."""
-    totals = report["totals"]
+    totals, before = report["totals"], report.get("previous_totals") or {}
     lines = [
         f"# Data quality report — run {report['run_id']}", "",
-        f"Input rows {totals['input_rows']:,}: clean {totals['clean_rows']:,}, quarantined "
-        f"{totals['quarantined_rows']:,} (reconciled per file and region: "
-        f"{'yes' if totals['balanced'] else 'NO'}).",
-        f"Mapping coverage of clean rows: {totals['mapped_rows_pct']}% of rows, "
-        f"{totals['mapped_fee_pct']}% of fees.", "",
-        "## Quarantine by reason", "", "| reason | rows | fee (yuan) |", "|---|---:|---:|",
+        f"| | this run | previous run ({report.get('previous_run_id') or 'none'}) |",
+        "|---|---:|---:|",
+    ]
+    for key, label in (("input_rows", "input rows"), ("clean_rows", "clean rows"),
+                       ("quarantined_rows", "quarantined rows"),
+                       ("balanced", "reconciled per file and region"),
+                       ("mapped_rows_pct", "clean rows with a national code, %"),
+                       ("mapped_fee_pct", "clean fees with a national code, %")):
+        lines.append(f"| {label} | {totals[key]} | {before.get(key, '')} |")
+    lines += [
+        "", "## Quarantine by reason", "", "| reason | rows | fee (yuan) |", "|---|---:|---:|",
     ]
     lines += [f"| {r['reason']} | {r['rows']:,} | {r['fee']} |" for r in report["quarantine_by_reason"]]
     lines += ["", "## Flags (rows kept)", "", "| flag | rows | fee (yuan) |", "|---|---:|---:|"]

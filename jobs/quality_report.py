@@ -93,6 +93,7 @@ def run(ctx: StageContext) -> None:
     previous = previous_report(history, ctx.run_id)
     alert_pct = ctx.cfg.quality.alert_share_change_pct
     report["previous_run_id"] = previous["run_id"] if previous else None
+    report["previous_totals"] = previous["totals"] if previous else None
     report["alert_share_change_pct"] = alert_pct
     report["share_changes"] = share_changes(report, previous, alert_pct)
     text = json.dumps(report, ensure_ascii=False, indent=2, default=str)

@@ -100,7 +100,9 @@ def test_quality_report_of_two_runs(spark: SparkSession, tmp_path: Path) -> None
     assert second["previous_run_id"] == "run1"
     alerts = {(c["region"], c["reason"]) for c in second["share_changes"] if c["alert"]}
     assert ("310000", "fee_not_positive") in alerts
+    assert second["previous_totals"] == first["totals"]
     markdown = (exports / "quality_report.md").read_text(encoding="utf-8")
     assert "| 310000 | fee_not_positive |" in markdown
+    assert "| input rows | 6 | 21 |" in markdown
     assert sorted(p.name for p in (exports / "quality_history").iterdir()) == [
         "run1.json", "run2.json"]
