@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-CONF   ?= conf/local.yaml
-DEMO_ROWS ?= 300000
+CONF   ?= conf/demo.yaml
+DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
 .PHONY: help setup system data run test test-all lint clean

@@ -12,7 +12,7 @@ import glob
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from pyspark.errors import AnalysisException
@@ -24,9 +24,6 @@ from catalogbridge.config import InputSpec, OutputConfig, QualityConfig
 from catalogbridge.contracts import InputContract
 from catalogbridge.rules import SupervisionListError, supervision_limits
 from catalogbridge.session import delta_available
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -343,13 +340,4 @@ class TableStore:
         target = self.exports_dir / f"{name}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
         df.toPandas().to_csv(target, index=False, encoding="utf-8-sig")
-        return target
-
-    def save_figure(self, fig: Figure, name: str) -> Path:
-        target = self.exports_dir / "charts" / f"{name}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        import matplotlib.pyplot as plt
-
-        fig.savefig(target, dpi=120, bbox_inches="tight")
-        plt.close(fig)
         return target

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import DataFrame
 
-from catalogbridge.charts import find_cjk_font, scheme_chart
+from catalogbridge.charts import ChartJob, find_cjk_font, render_scheme_charts
 from catalogbridge.quality import clean_by_mapping_source, mapping_by_method
 from jobs.stage import StageContext, run_main
 
@@ -45,14 +46,15 @@ def write_charts(ctx: StageContext) -> int:
     """
     schemes = ctx.store.read("scenario_results").toPandas()
     font = find_cjk_font()
-    count = 0
-    for (insured, treatment), rows in schemes.groupby(["insured_admdvs", "treatment_admdvs"]):
-        if rows["item_count"].max() == 0:
-            continue
-        fig = scheme_chart(rows.sort_values("scheme"), str(insured), str(treatment), font)
-        ctx.store.save_figure(fig, f"schemes_{insured}_{treatment}")
-        count += 1
-    return count
+    charts_dir = ctx.store.exports_dir / "charts"
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    jobs: list[ChartJob] = [
+        (rows.sort_values("scheme"), str(insured), str(treatment), font,
+         str(charts_dir / f"schemes_{insured}_{treatment}.png"))
+        for (insured, treatment), rows in schemes.groupby(["insured_admdvs", "treatment_admdvs"])
+        if rows["item_count"].max() > 0
+    ]
+    return render_scheme_charts(jobs, workers=os.cpu_count() or 1)
 
 
 def _records(df: DataFrame) -> list[dict[str, Any]]:
