@@ -62,6 +62,14 @@ class MatchingConfig:
     tie_margin: float = 2.0
     code_name_min_score: float = 80.0
     batch_size: int = 2000
+    synonyms_path: str | None = "conf/synonyms.yaml"
+    decisions_path: str | None = None
+    top_k: int = 5
+    shortlist: int = 10
+    prefilter_score: float = 70.0
+    block_min_score: float = 92.0
+    blocking: bool = True
+    partitions: int = 0
 
 
 @dataclass(frozen=True)
@@ -309,13 +317,19 @@ def _validate(cfg: PipelineConfig) -> None:
             f"ascending order (scheme 1 is the baseline), got {thresholds}"
         )
     m = cfg.matching
-    for key in ("accept_score", "review_score", "tie_margin", "code_name_min_score"):
+    for key in ("accept_score", "review_score", "tie_margin", "code_name_min_score",
+                "prefilter_score", "block_min_score"):
         if not 0 <= getattr(m, key) <= 100:
             raise ConfigError(f"conf key 'matching.{key}': must be between 0 and 100")
     if m.review_score > m.accept_score:
         raise ConfigError("conf key 'matching.review_score': must not exceed accept_score")
-    if m.batch_size < 1:
-        raise ConfigError("conf key 'matching.batch_size': must be at least 1")
+    for key in ("batch_size", "top_k", "shortlist"):
+        if getattr(m, key) < 1:
+            raise ConfigError(f"conf key 'matching.{key}': must be at least 1")
+    if m.shortlist < m.top_k:
+        raise ConfigError("conf key 'matching.shortlist': must be at least top_k")
+    if m.partitions < 0:
+        raise ConfigError("conf key 'matching.partitions': must be >= 0 (0 = Spark's default)")
     from catalogbridge.rules import RULE_CODES
 
     for name, rule in cfg.quality.rules.items():

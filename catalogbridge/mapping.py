@@ -1,17 +1,24 @@
-"""Catalog transforms: standardise catalogs, map them to national codes, build the review queue."""
+"""Catalog transforms: standardise catalogs and map them to national codes (review: review.py)."""
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    DataType,
+    DoubleType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from catalogbridge.columns import canonical_level, is_covered, region_of
-from udfs.matching import NEEDS_REVIEW, RESULT_COLUMNS, MatchParams, NationalLibrary
+from udfs.matching import RESULT_COLUMNS, MatchParams, NationalLibrary
 from udfs.matching import catalog_matcher as _catalog_matcher
+from udfs.normalize import BASIC, Normalizer
 
 CATALOG_KEY = ("catalog_region", "local_code")
-_SPARK_TYPES = {"double": DoubleType(), "string": StringType()}
 
 
 def national_library_table(national: DataFrame) -> DataFrame:
@@ -50,45 +57,59 @@ def catalog_conflicts(catalog: DataFrame) -> DataFrame:
     )
 
 
-def dedupe_catalog(catalog: DataFrame) -> DataFrame:
-    """Keep one row per (region, local code); conflicting duplicates are rejected earlier."""
+def dedupe_catalog(catalog: DataFrame, partitions: int | None = None) -> DataFrame:
+    """Keep one row per (region, local code); conflicting duplicates are rejected earlier.
+
+    With `partitions`, the one shuffle that dedupes also spreads the items evenly over that
+    many matching tasks (an explicit count, so adaptive execution keeps it).
+    """
+    if partitions:
+        catalog = catalog.repartition(partitions, *CATALOG_KEY)
     return catalog.dropDuplicates(list(CATALOG_KEY))
 
 
-def library_from_table(national_items: DataFrame) -> NationalLibrary:
-    """Collect the library to the driver (catalog-sized: ~10^4 rows) for broadcasting."""
+def library_from_table(national_items: DataFrame, normalizer: Normalizer = BASIC,
+                       params: MatchParams | None = None) -> NationalLibrary:
+    """Collect the library to the driver (catalog-sized: ~10^4 rows) and index it once there.
+
+    The prefilter index is built here, before broadcasting, so executors only unpickle it.
+    """
     pdf = national_items.select("national_code", "national_name").toPandas()
-    return NationalLibrary(pdf["national_code"].tolist(), pdf["national_name"].fillna("").tolist())
+    library = NationalLibrary(pdf["national_code"].tolist(),
+                              pdf["national_name"].fillna("").tolist(), normalizer)
+    params = params or MatchParams()
+    library.index(params.prefilter_score)
+    library.neighbours(params.tie_margin)
+    return library
 
 
 def map_catalog(catalog: DataFrame, *, spark: SparkSession, library: NationalLibrary,
-                params: MatchParams, run_id: str) -> DataFrame:
-    """Add the national code, method, scores and review status to every catalog item."""
+                params: MatchParams, run_id: str, partitions: int | None = None) -> DataFrame:
+    """Add the national code, method, scores, candidates and review status to every item.
+
+    One task per partition (`partitions` repartitions first; few tasks, as each costs a
+    Python round trip), each scoring Arrow batches with the broadcast library; no
+    row-at-a-time Python.
+    """
     broadcast = spark.sparkContext.broadcast(library)
     inputs = catalog.select(
         *CATALOG_KEY, "catalog_admdvs", "local_name", "chrgitm_lv_raw", "chrgitm_lv", "covered",
         "provided_code",
     )
+    if partitions:
+        inputs = inputs.repartition(partitions)
     schema = StructType(
         list(inputs.schema.fields)
-        + [StructField(name, _SPARK_TYPES[tp]) for name, tp in RESULT_COLUMNS.items()]
+        + [StructField(name, _parse_type(tp)) for name, tp in RESULT_COLUMNS.items()]
     )
     matched = inputs.mapInPandas(_catalog_matcher(broadcast, params), schema)
     return matched.withColumn("run_id", F.lit(run_id))
 
 
-def review_queue(mapping: DataFrame) -> DataFrame:
-    """Items without an accepted national code, for reviewers (uncertain first)."""
-    return (
-        mapping.where(F.col("national_code").isNull())
-        .select(
-            "catalog_region", "catalog_admdvs", "local_code", "local_name", "chrgitm_lv",
-            "review_status", "candidate_code", "candidate_name", "score", "runner_up_score",
-            "code_conflict", "run_id",
-        )
-        .orderBy(F.col("review_status") != NEEDS_REVIEW, F.desc_nulls_last("score"),
-                 *CATALOG_KEY)
-    )
+def _parse_type(name: str) -> DataType:
+    return {"double": DoubleType(), "string": StringType(),
+            "array<string>": ArrayType(StringType()),
+            "array<double>": ArrayType(DoubleType())}[name]
 
 
 def with_catalog_region(df: DataFrame, *, region_col: str, out_col: str,

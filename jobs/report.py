@@ -21,6 +21,7 @@ EXPORT_ORDER = {
     "discrepant_items": ["insured_admdvs", "treatment_admdvs", "visits_treatment"],
     "scenario_results": ["insured_admdvs", "treatment_admdvs", "scheme"],
     "class_summary": ["insured_admdvs", "treatment_admdvs", "grouping", "group_code"],
+    "review_queue": ["queue_rank"],
 }
 
 

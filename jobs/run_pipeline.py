@@ -23,14 +23,15 @@ from jobs import (
     map_catalogs,
     quality_report,
     report,
+    review_queue,
     scenarios,
 )
 from jobs.stage import StageContext, run_main
 
 log = logging.getLogger("catalogbridge")
 
-STAGES = (ingest_national, map_catalogs, clean_settlements, item_stats, discrepancy,
-          scenarios, report, quality_report)
+STAGES = (ingest_national, map_catalogs, clean_settlements, review_queue, item_stats,
+          discrepancy, scenarios, report, quality_report)
 
 
 def run(ctx: StageContext) -> None:

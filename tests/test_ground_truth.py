@@ -65,8 +65,8 @@ def test_item_stats_equal_ground_truth_where_mapping_is_right(
     precision = (mapped["national_code"] == mapped["true_national_code"]).mean()
     recall = (joined["national_code"] == joined["true_national_code"]).mean()
     print(f"mapping on the generated case: precision {precision:.4f}, recall {recall:.4f}")
-    assert precision >= 0.97  # raised as the matcher improves (issue 4 targets 0.995)
-    assert recall >= 0.90
+    assert precision >= 0.995
+    assert recall >= 0.99
 
     wrong = mapped[mapped["national_code"] != mapped["true_national_code"]]
     right = joined[joined["national_code"] == joined["true_national_code"]]

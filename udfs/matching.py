@@ -1,37 +1,47 @@
 """Map local catalog items to national NHSA codes.
 
 The pure-Python core (`NationalLibrary`, `map_items`) follows the mapping order of the method:
-a provided national code that exists, then a code match whose names agree, then an exact
-normalised-name match, then rapidfuzz over the whole library. `catalog_matcher` wraps it for
-Spark's `mapInPandas`, so the library is broadcast once and unpickled once per task, and
-each Arrow batch of catalog items is scored with rapidfuzz's vectorised `cdist`.
+a provided national code, then a local code that is (or contains) a national code, then an
+exact normalised name, then fuzzy candidates (udfs/candidates.py). Codes are evidence, not
+proof: a provided or local code is used only when the name agrees with it and no other
+national item fits the name clearly better; otherwise the code is recorded in
+`code_conflict` and the item is matched by name. `catalog_matcher` wraps the core for
+Spark's `mapInPandas`: the library is broadcast once and each Arrow batch is scored with
+rapidfuzz's vectorised functions.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
 
-from udfs.normalize import normalize_name
+from udfs.candidates import (
+    PairStats,
+    ScoringKeys,
+    all_pairs_top,
+    bag_scores,
+    fine_scores,
+    top_per_row,
+)
+from udfs.library import Evidence, NationalLibrary
 
 if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast
 
 # Methods written to catalog_mapping.method, in the order they are tried.
-PROVIDED, CODE, NAME_EXACT, FUZZY_AUTO, UNMATCHED = (
-    "provided", "code", "name_exact", "fuzzy_auto", "unmatched")
-# Review status: mapped automatically, waiting for a reviewer, or no usable candidate.
+PROVIDED, CODE, NAME_EXACT, FUZZY_AUTO, MANUAL, UNMATCHED = (
+    "provided", "code", "name_exact", "fuzzy_auto", "manual", "unmatched")
+# Review status: automatic, waiting for a reviewer, no usable candidate; after a decision:
+# reviewed (a code was set), unmappable, or decision_stale (its code left the library).
 AUTO, NEEDS_REVIEW, NO_CANDIDATE = "auto", "needs_review", "no_candidate"
-
-_SHORTLIST = 5  # candidates re-scored exactly after the coarse first pass
+REVIEWED, UNMAPPABLE, DECISION_STALE = "reviewed", "unmappable", "decision_stale"
 
 RESULT_COLUMNS: dict[str, str] = {
+    "match_key": "string",
     "national_code": "string",
     "national_name": "string",
     "method": "string",
@@ -41,6 +51,8 @@ RESULT_COLUMNS: dict[str, str] = {
     "candidate_name": "string",
     "code_conflict": "string",
     "review_status": "string",
+    "candidate_codes": "array<string>",
+    "candidate_scores": "array<double>",
 }
 
 
@@ -52,29 +64,12 @@ class MatchParams:
     code_name_min_score: float = 80.0
     batch_size: int = 2000
     workers: int = 1
-
-
-class NationalLibrary:
-    """The national item library with the look-ups matching needs; small enough to broadcast."""
-
-    def __init__(self, codes: Sequence[str], names: Sequence[str]) -> None:
-        self.codes = list(codes)
-        self.names = list(names)
-        self.normalized = [normalize_name(n) for n in self.names]
-        self.index_of_code = {c: i for i, c in enumerate(self.codes)}
-        self.by_base: dict[str, list[int]] = defaultdict(list)
-        self.by_name: dict[str, list[int]] = defaultdict(list)
-        for i, (code, norm) in enumerate(zip(self.codes, self.normalized, strict=True)):
-            if len(code) == 15:
-                self.by_base[code[2:11]].append(i)
-            if norm:
-                self.by_name[norm].append(i)
-
-    def code_candidates(self, local_code: str) -> list[int]:
-        """National items whose full code or 9-digit base code equals the local code."""
-        if local_code in self.index_of_code:
-            return [self.index_of_code[local_code]]
-        return self.by_base.get(local_code, [])
+    top_k: int = 5  # candidates kept per item (review queue, top-5 evaluation)
+    shortlist: int = 10  # first-pass survivors that get the fine score
+    prefilter_score: float = 70.0  # first-pass score below which an item is never compared
+    block_min_score: float = 92.0  # a block whose best is weaker falls back to the library
+    blocking: bool = True
+    prefilter: bool = True  # False: first pass over the whole library (for benchmarks)
 
 
 def map_items(
@@ -83,19 +78,22 @@ def map_items(
     provided_codes: Sequence[Any],
     library: NationalLibrary,
     params: MatchParams,
+    stats: PairStats | None = None,
 ) -> pd.DataFrame:
     """Decide the national code of each local item; one output row per input row, same order."""
-    rows: list[dict[str, Any]] = []
-    fuzzy_rows: list[int] = []
-    for code, name, provided in zip(local_codes, local_names, provided_codes, strict=True):
-        rows.append(_match_by_code_or_name(_text(code), normalize_name(_text(name)),
-                                           _text(provided), library, params))
-        if rows[-1]["method"] is None:
-            fuzzy_rows.append(len(rows) - 1)
-    queries = [normalize_name(_text(local_names[i])) for i in fuzzy_rows]
-    for i, decided in zip(fuzzy_rows, _match_fuzzy(queries, library, params), strict=True):
-        rows[i].update(decided)
-    result = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    stats = stats if stats is not None else PairStats()
+    frames = []
+    size = max(1, params.batch_size)
+    for start in range(0, len(local_names), size):
+        end = start + size
+        frames.append(_map_batch(local_codes[start:end], local_names[start:end],
+                                 provided_codes[start:end], library, params, stats))
+    if not frames:
+        return _typed(pd.DataFrame(columns=list(RESULT_COLUMNS)))
+    return _typed(pd.concat(frames, ignore_index=True))
+
+
+def _typed(result: pd.DataFrame) -> pd.DataFrame:
     for column, kind in RESULT_COLUMNS.items():
         values = result[column]
         # Arrow needs all-missing text columns as None objects, not float NaN.
@@ -105,64 +103,200 @@ def map_items(
 
 
 def _text(value: Any) -> str:
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    if type(value) is str:
+        return value.strip()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
 
 
-def _mapped(library: NationalLibrary, index: int, method: str, score: float) -> dict[str, Any]:
+def _map_batch(local_codes: Sequence[Any], local_names: Sequence[Any],
+               provided_codes: Sequence[Any], library: NationalLibrary, params: MatchParams,
+               stats: PairStats) -> pd.DataFrame:
+    keys = library.query_keys(_text(n) for n in local_names)
+    evidence = [library.evidence(_text(c), _text(p))
+                for c, p in zip(local_codes, provided_codes, strict=True)]
+    stats.queries += len(keys)
+    near_item, near_score = library.neighbours(params.tie_margin)
+    decided: list[dict[str, Any] | None] = [None] * len(keys)
+    work: list[int] = []
+    for row, key in enumerate(keys):
+        exact = library.by_key.get(key) if key else None
+        if exact is not None and len(exact) == 1:
+            decided[row] = _exact_without_doubt(key, exact[0], evidence[row], library, params)
+        if decided[row] is None:
+            work.append(row)
+    # Only rows that need scoring get scoring keys, a search or their codes checked.
+    queries = ScoringKeys([keys[r] for r in work])
+    scored: list[dict[int, float]] = [{} for _ in work]
+    search: list[int] = []
+    for j, key in enumerate(queries.strict):
+        exact = library.by_key.get(key) if key else None
+        if exact is not None and len(exact) == 1:  # runner-up: the item's nearest neighbour
+            item = exact[0]
+            scored[j][item] = 100.0
+            if near_item[item] >= 0:
+                scored[j][int(near_item[item])] = float(near_score[item])
+        elif key:
+            search.append(j)
+    sub_evidence = [evidence[r] for r in work]
+    _search(queries, library, np.asarray(search, dtype=np.int64), sub_evidence, params, stats,
+            scored)
+    agree = _score_evidence(queries, library, sub_evidence, params, scored, stats)
+    for j, row in enumerate(work):
+        decided[row] = _decide(queries.strict[j], scored[j], agree[j], sub_evidence[j], library,
+                               params)
+    return pd.DataFrame(decided, columns=list(RESULT_COLUMNS))
+
+
+def _exact_without_doubt(key: str, item: int, ev: Evidence, library: NationalLibrary,
+                         params: MatchParams) -> dict[str, Any] | None:
+    """The common case decided without scoring: a unique exact name that every code confirms.
+
+    Gives what `_decide` would; None when anything needs a closer look.
+    """
+    near_item, near_score = library.neighbours(params.tie_margin)
+    runner_up = float(near_score[item]) if near_item[item] >= 0 else None
+    if ev.provided is not None:
+        method = PROVIDED if ev.provided == item else None
+    elif ev.code_items:
+        method = CODE if item in ev.code_items and ev.recon in (None, item) else None
+    else:
+        near_tie = runner_up is not None and 100.0 - runner_up < params.tie_margin
+        method = None if near_tie else NAME_EXACT
+    if method is None:
+        return None
+    codes = [library.codes[item]] + ([library.codes[near_item[item]]] if runner_up else [])
+    return {"match_key": key, "candidate_codes": codes[:params.top_k],
+            "candidate_scores": [100.0, runner_up][:len(codes)][:params.top_k],
+            "candidate_code": library.codes[item], "candidate_name": library.names[item],
+            **_mapped(library, item, method, 100.0, runner_up)}
+
+
+def _search(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
+            evidence: list[Evidence], params: MatchParams, stats: PairStats,
+            scored: list[dict[int, float]]) -> None:
+    """Blocked rows search their block first; weak blocks and the rest search the library."""
+    blocks: dict[int, np.ndarray] = {}
+    for row in rows.tolist() if params.blocking else []:
+        block = library.block(evidence[row])
+        if block is not None:
+            blocks[row] = block
+    blocked = np.asarray(list(blocks), dtype=np.int64)
+    unblocked = np.setdiff1d(rows, blocked)
+    stats.searched_queries += len(rows)
+    stats.block_queries += len(blocked)
+    if len(blocked):
+        r = np.repeat(blocked, [len(b) for b in blocks.values()])
+        i = np.concatenate(list(blocks.values()))
+        _shortlist_and_score(queries, library, r, i, None, params, stats, scored)
+        best = np.array([max(scored[int(x)].values(), default=0.0) for x in blocked])
+        weak = blocked[best < params.block_min_score]
+        stats.fallback_queries += len(weak)
+        unblocked = np.union1d(unblocked, weak)
+    if not len(unblocked):
+        return
+    if params.prefilter:
+        r, i = library.index(params.prefilter_score).pairs(queries.probe, unblocked, stats)
+        _shortlist_and_score(queries, library, r, i, None, params, stats, scored)
+    else:
+        r, i, s = all_pairs_top(queries, library.keys, unblocked, params.shortlist,
+                                params.prefilter_score, params.workers, stats)
+        _shortlist_and_score(queries, library, r, i, s, params, stats, scored)
+
+
+def _shortlist_and_score(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
+                         items: np.ndarray, first: np.ndarray | None, params: MatchParams,
+                         stats: PairStats, scored: list[dict[int, float]]) -> None:
+    if first is None:
+        stats.first_pass_pairs += len(rows)
+        first = bag_scores(queries, library.keys, rows, items, params.prefilter_score,
+                           params.workers)
+        keep = first > 0
+        rows, items, first = rows[keep], items[keep], first[keep]
+    rows, items, _ = top_per_row(rows, items, first, params.shortlist)
+    stats.fine_pairs += len(rows)
+    fine = fine_scores(queries, library.keys, rows, items, params.workers)
+    for r, i, s in zip(rows.tolist(), items.tolist(), fine.tolist(), strict=True):
+        scored[r][i] = max(s, scored[r].get(i, 0.0))
+
+
+def _score_evidence(queries: ScoringKeys, library: NationalLibrary, evidence: list[Evidence],
+                    params: MatchParams, scored: list[dict[int, float]],
+                    stats: PairStats) -> list[dict[int, float]]:
+    """Score the items the codes point to; their agreement ignores the Latin-qualifier penalty.
+
+    A name without (1.5T) ranks the plain item first, but when the code says the (1.5T)
+    sibling, the code decides.
+    """
+    rows: list[int] = []
+    items: list[int] = []
+    for r, ev in enumerate(evidence):
+        wanted = ([ev.provided] if ev.provided is not None else []) + ev.code_items
+        for item in dict.fromkeys(wanted):
+            rows.append(r)
+            items.append(item)
+    stats.fine_pairs += len(rows)
+    r_arr, i_arr = np.asarray(rows, dtype=np.int64), np.asarray(items, dtype=np.int64)
+    ranked = fine_scores(queries, library.keys, r_arr, i_arr, params.workers)
+    agreement = fine_scores(queries, library.keys, r_arr, i_arr, params.workers, latin_penalty=0.0)
+    agree: list[dict[int, float]] = [{} for _ in scored]
+    for r, i, s, a in zip(rows, items, ranked.tolist(), agreement.tolist(), strict=True):
+        scored[r].setdefault(i, s)
+        agree[r][i] = a
+    return agree
+
+
+def _decide(key: str, scored: dict[int, float], agree: dict[int, float], ev: Evidence,
+            library: NationalLibrary, params: MatchParams) -> dict[str, Any]:
+    ranked = sorted(((i, s) for i, s in scored.items() if s > 0), key=lambda kv: (-kv[1], kv[0]))
+    out: dict[str, Any] = {
+        "match_key": key,
+        "candidate_codes": [library.codes[i] for i, _ in ranked[:params.top_k]],
+        "candidate_scores": [float(s) for _, s in ranked[:params.top_k]],
+    }
+    if ranked:
+        out["candidate_code"] = library.codes[ranked[0][0]]
+        out["candidate_name"] = library.names[ranked[0][0]]
+
+    def best_without(skip: set[int]) -> float | None:
+        return next((s for i, s in ranked if i not in skip), None)
+
+    def agrees(item: int) -> bool:
+        other = best_without({item})
+        return agree[item] >= params.code_name_min_score and (
+            other is None or agree[item] >= other - params.tie_margin)
+
+    if ev.provided is not None:
+        other = best_without({ev.provided})
+        # A province's own national code stands unless the name clearly points elsewhere.
+        if agrees(ev.provided) or other is None or other < params.review_score:
+            return {**out, **_mapped(library, ev.provided, PROVIDED, agree[ev.provided], other)}
+        out["code_conflict"] = library.codes[ev.provided]
+    if ev.code_items:
+        best = max(ev.code_items, key=lambda i: (agree[i], i == ev.recon, scored.get(i, 0.0), -i))
+        pick = ev.recon if ev.recon is not None and agrees(ev.recon) else best
+        if agrees(pick):
+            return {**out, **_mapped(library, pick, CODE, agree[pick], best_without({pick}))}
+        out.setdefault("code_conflict", library.codes[best])  # same code, another item
+    if not ranked:
+        return {**out, "method": UNMATCHED, "review_status": NO_CANDIDATE}
+    (top, top_score), runner_up = ranked[0], best_without({ranked[0][0]})
+    near_tie = runner_up is not None and top_score - runner_up < params.tie_margin
+    if top_score >= 100.0 and library.by_key.get(key) == [top] and not near_tie:
+        return {**out, **_mapped(library, top, NAME_EXACT, 100.0, runner_up)}
+    if top_score >= params.accept_score and not near_tie:
+        return {**out, **_mapped(library, top, FUZZY_AUTO, top_score, runner_up)}
+    status = NEEDS_REVIEW if top_score >= params.review_score else NO_CANDIDATE
+    return {**out, "method": UNMATCHED, "score": top_score, "runner_up_score": runner_up,
+            "review_status": status}
+
+
+def _mapped(library: NationalLibrary, index: int, method: str, score: float,
+            runner_up: float | None) -> dict[str, Any]:
     return {"national_code": library.codes[index], "national_name": library.names[index],
-            "method": method, "score": float(score), "review_status": AUTO}
-
-
-def _match_by_code_or_name(code: str, norm: str, provided: str, library: NationalLibrary,
-                           params: MatchParams) -> dict[str, Any]:
-    if provided in library.index_of_code:
-        index = library.index_of_code[provided]
-        return _mapped(library, index, PROVIDED, fuzz.ratio(norm, library.normalized[index]))
-    conflict = None
-    candidates = library.code_candidates(code) if code else []
-    if candidates:
-        scored = [(fuzz.ratio(norm, library.normalized[i]), i) for i in candidates]
-        best_score, best = max(scored, key=lambda s: (s[0], -s[1]))
-        if best_score >= params.code_name_min_score:
-            return _mapped(library, best, CODE, best_score)
-        conflict = library.codes[best]  # same code, different item: evidence, not proof
-    exact = library.by_name.get(norm, []) if norm else []
-    if len(exact) == 1:
-        return {**_mapped(library, exact[0], NAME_EXACT, 100.0), "code_conflict": conflict}
-    return {"method": None, "code_conflict": conflict}
-
-
-def _match_fuzzy(queries: list[str], library: NationalLibrary,
-                 params: MatchParams) -> Iterator[dict[str, Any]]:
-    """Top-2 by `fuzz.ratio` over the whole library, in chunks to bound memory."""
-    size = max(1, params.batch_size)
-    for start in range(0, len(queries), size):
-        chunk = queries[start:start + size]
-        scores = process.cdist(chunk, library.normalized, scorer=fuzz.ratio,
-                               dtype=np.uint8, workers=params.workers)
-        take = min(_SHORTLIST, scores.shape[1])
-        # uint8 scores are coarse: short-list on them, then re-score the short list exactly.
-        top = np.argpartition(-scores.astype(np.int16), take - 1, axis=1)[:, :take] if take else None
-        for row, query in enumerate(chunk):
-            if not query or top is None:
-                yield {"method": UNMATCHED, "review_status": NO_CANDIDATE}
-                continue
-            exact = sorted(((fuzz.ratio(query, library.normalized[j]), j) for j in top[row]),
-                           key=lambda s: (-s[0], s[1]))[:2]
-            yield _triage(library, [j for _, j in exact], [float(v) for v, _ in exact], params)
-
-
-def _triage(library: NationalLibrary, order: list[int], scores: list[float],
-            params: MatchParams) -> dict[str, Any]:
-    best, best_score = order[0], scores[0]
-    runner_up = scores[1] if len(scores) > 1 else None
-    near_tie = runner_up is not None and best_score - runner_up < params.tie_margin
-    candidate = {"candidate_code": library.codes[best], "candidate_name": library.names[best],
-                 "runner_up_score": runner_up}
-    if best_score >= params.accept_score and not near_tie:
-        return {**_mapped(library, best, FUZZY_AUTO, best_score), **candidate}
-    status = NEEDS_REVIEW if best_score >= params.review_score else NO_CANDIDATE
-    return {"method": UNMATCHED, "score": best_score, "review_status": status, **candidate}
+            "method": method, "score": float(score), "runner_up_score": runner_up,
+            "review_status": AUTO}
 
 
 def catalog_matcher(
@@ -171,7 +305,7 @@ def catalog_matcher(
     """A `mapInPandas` function; expects columns local_code, local_name, provided_code."""
 
     def match_batches(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        lib = library.value  # deserialised once per task, not per row
+        lib = library.value  # unpickled once per Python worker, reused by its later tasks
         for batch in batches:
             batch = batch.reset_index(drop=True)
             decided = map_items(batch["local_code"].tolist(), batch["local_name"].tolist(),

@@ -1,0 +1,182 @@
+"""Evaluate catalog matching against ground truth (`make eval-matching`).
+
+    python scripts/eval_matching.py --data DIR [--engine local|spark] [--conf conf/local.yaml]
+                                    [--real ../shared/data/nhsa/national_items_sample.tsv]
+
+DIR is the synthetic generator's output (`python -m catalogbridge.synth --out DIR`): its
+national library, catalogs, settlements (for fee weights) and ground_truth/catalog_truth.csv.
+`--engine local` runs the matcher's core in this process (the code the Spark UDF runs);
+`--engine spark` runs the ingest and mapping stages and reads `catalog_mapping`.
+`--real` also matches local-style spellings and the recorded alternative names of the real
+NHSA sample (skipped when the file is absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from catalogbridge.config import PipelineConfig, load_config
+from catalogbridge.evaluation import (
+    evaluate,
+    local_variants,
+    scored_items,
+    settlement_fees,
+    threshold_table,
+)
+from jobs.map_catalogs import match_params, normalizer_for
+from udfs.candidates import PairStats
+from udfs.matching import NationalLibrary, map_items
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "nhsa" / "national_items_sample.tsv"
+THRESHOLDS = (70, 75, 80, 85, 88, 90, 92, 95, 98, 100)
+
+
+def read_truth(data: Path) -> pd.DataFrame:
+    truth = pd.read_csv(data / "ground_truth" / "catalog_truth.csv", dtype=str)
+    return pd.DataFrame({"catalog_region": truth["admdvs"].str[:2] + "0000",
+                         "local_code": truth["item_code"],
+                         "true_code": truth["true_national_code"]})
+
+
+def read_fees(data: Path) -> pd.DataFrame | None:
+    parts = sorted(glob.glob(str(data / "settlements" / "*.parquet")))
+    columns = ["mdtrtarea_admvs", "medins_list_codg", "det_item_fee_sumamt"]
+    if parts:
+        return settlement_fees(pd.concat(pd.read_parquet(p, columns=columns) for p in parts))
+    csvs = sorted(glob.glob(str(data / "settlements" / "*.csv")))
+    if csvs:
+        return settlement_fees(pd.concat(pd.read_csv(p, usecols=columns, dtype=str) for p in csvs))
+    return None
+
+
+def map_local(data: Path, cfg: PipelineConfig) -> tuple[pd.DataFrame, PairStats]:
+    """The matcher's core on the generator's files (what each Spark task runs)."""
+    national = pd.read_csv(data / "national_items.csv", dtype=str)
+    catalogs = pd.concat(pd.read_csv(f, dtype=str) for f in sorted(glob.glob(
+        str(data / "catalogs" / "*.csv"))))
+    library = NationalLibrary(national["item_code"].tolist(),
+                              national["item_name"].fillna("").tolist(),
+                              normalizer_for(cfg.matching))
+    stats = PairStats()
+    result = map_items(catalogs["item_code"].tolist(), catalogs["item_name"].tolist(),
+                       catalogs["national_code"].tolist(), library, match_params(cfg.matching),
+                       stats)
+    result.insert(0, "catalog_region", (catalogs["admdvs"].str[:2] + "0000").to_numpy())
+    result.insert(1, "local_code", catalogs["item_code"].to_numpy())
+    return result, stats
+
+
+def map_spark(data: Path, conf: str, overrides: list[str]) -> pd.DataFrame:
+    """Run the ingest and mapping stages (Spark) and read their catalog_mapping."""
+    from jobs import ingest_national, map_catalogs
+    from jobs.stage import build_context
+
+    out = tempfile.mkdtemp(prefix="eval_matching_")
+    cfg = load_config(conf, [*overrides, f"inputs.national_items.path={data / 'national_items.csv'}",
+                             f"inputs.catalogs.path={data / 'catalogs'}", f"output.path={out}",
+                             "output.format=parquet"])
+    ctx = build_context(cfg)
+    ingest_national.run(ctx)
+    map_catalogs.run(ctx)
+    return ctx.store.read("catalog_mapping").toPandas()
+
+
+def real_name_sets(path: Path) -> dict[str, pd.DataFrame]:
+    """Queries (name, true code) built from the real NHSA sample."""
+    sample = pd.read_csv(path, sep="\t", dtype=str).fillna("")
+    alt = sample.assign(alt=sample["alt_names"].str.split("|")).explode("alt")
+    alt = alt[alt["alt"].str.strip() != ""]
+    return {
+        "national_names": pd.DataFrame({"name": sample["name"], "true_code": sample["nhsa_code"]}),
+        "local_variants": pd.DataFrame({"name": local_variants(sample["name"].tolist(), seed=1),
+                                        "true_code": sample["nhsa_code"]}),
+        "alt_names": pd.DataFrame({"name": alt["alt"].to_numpy(),
+                                   "true_code": alt["nhsa_code"].to_numpy()}),
+    }
+
+
+def evaluate_real(path: Path, cfg: PipelineConfig) -> pd.DataFrame:
+    sample = pd.read_csv(path, sep="\t", dtype=str).fillna("")
+    library = NationalLibrary(sample["nhsa_code"].tolist(), sample["name"].tolist(),
+                              normalizer_for(cfg.matching))
+    frames = []
+    for name, queries in real_name_sets(path).items():
+        result = map_items([None] * len(queries), queries["name"].tolist(),
+                           [None] * len(queries), library, match_params(cfg.matching))
+        result["catalog_region"] = name
+        result["local_code"] = [f"q{i}" for i in range(len(queries))]
+        truth = pd.DataFrame({"catalog_region": name, "local_code": result["local_code"],
+                              "true_code": queries["true_code"].to_numpy()})
+        frames.append(scored_items(result, truth))
+    return evaluate(pd.concat(frames, ignore_index=True), by="catalog_region")
+
+
+def _show(title: str, table: pd.DataFrame) -> None:
+    print(f"\n## {title}")
+    with pd.option_context("display.width", 200, "display.max_columns", 30,
+                           "display.max_rows", 200, "display.float_format", "{:.4f}".format):
+        print(table.to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="synthetic generator output")
+    parser.add_argument("--engine", choices=("local", "spark"), default="local")
+    parser.add_argument("--conf", default="conf/local.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="config override, e.g. matching.accept_score=95")
+    parser.add_argument("--real", type=Path, default=REAL, help="real NHSA sample (TSV)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+
+    cfg = load_config(args.conf, args.overrides)
+    started = time.perf_counter()
+    if args.engine == "spark":
+        mapping, stats = map_spark(args.data, args.conf, args.overrides), None
+    else:
+        mapping, stats = map_local(args.data, cfg)
+    seconds = time.perf_counter() - started
+    items = scored_items(mapping, read_truth(args.data), read_fees(args.data))
+    report = {"engine": args.engine, "seconds": round(seconds, 1),
+              "accept_score": cfg.matching.accept_score, "review_score": cfg.matching.review_score}
+    print(f"# catalog matching on {args.data} ({args.engine}, {seconds:.1f} s, "
+          f"accept {cfg.matching.accept_score}, review {cfg.matching.review_score})")
+    per_region = evaluate(items)
+    _show("per region and overall", per_region)
+    methods = items.groupby(["method", "review_status"]).agg(
+        items=("is_auto", "size"), correct=("is_correct", "sum")).reset_index()
+    _show("by method", methods)
+    thresholds = threshold_table(items, THRESHOLDS)
+    _show("best fuzzy candidate: precision at each score threshold", thresholds)
+    report |= {"overall": per_region.iloc[-1].to_dict(), "regions": per_region.to_dict("records"),
+               "thresholds": thresholds.to_dict("records")}
+    if stats is not None:
+        print(f"\npairs: {stats}")
+        report["pairs"] = stats.__dict__
+    if args.real.is_file():
+        real = evaluate_real(args.real, cfg)
+        _show(f"real NHSA names ({args.real.name})", real.drop(
+            columns=[c for c in real.columns if c.startswith("fee")]))
+        report["real"] = real.to_dict("records")
+    else:
+        print(f"\n(real NHSA sample not found at {args.real}; skipped)")
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str),
+                             encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

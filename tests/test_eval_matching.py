@@ -1,0 +1,96 @@
+"""The evaluation harness: metrics on a case computed by hand, and one run on generated data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from catalogbridge.evaluation import (
+    evaluate,
+    local_variants,
+    scored_items,
+    settlement_fees,
+    threshold_table,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _items() -> pd.DataFrame:
+    mapping = pd.DataFrame({
+        "catalog_region": ["310000", "310000", "310000", "330000", "330000"],
+        "local_code": ["A", "B", "C", "D", "E"],
+        "national_code": ["N1", "N9", None, "N4", None],
+        "review_status": ["auto", "auto", "needs_review", "auto", "no_candidate"],
+        "method": ["name_exact", "fuzzy_auto", "unmatched", "code", "unmatched"],
+        "score": [100.0, 93.0, 85.0, 100.0, 40.0],
+        "candidate_codes": [["N1"], ["N9", "N2"], ["N7", "N3"], ["N4"], ["N8"]],
+    })
+    truth = pd.DataFrame({"catalog_region": mapping["catalog_region"],
+                          "local_code": mapping["local_code"],
+                          "true_code": ["N1", "N2", "N3", "N4", "N5"]})
+    settlements = pd.DataFrame({  # fees per item: A 100, B 50, C 30 (+ a refund ignored), D 20
+        "mdtrtarea_admvs": ["310100", "310104", "310100", "310100", "310100", "330102"],
+        "medins_list_codg": ["A", "A", "B", "C", "C", "D"],
+        "det_item_fee_sumamt": ["60", "40", "50", "30", "-30", "20"],
+    })
+    return scored_items(mapping, truth, settlement_fees(settlements))
+
+
+def test_metrics_by_hand() -> None:
+    got = evaluate(_items()).set_index("catalog_region")
+    # 310000: A right, B wrong (auto), C in queue with the truth second. 330000: D right, E queue.
+    assert got.loc["310000", ["items", "auto", "wrong_auto"]].tolist() == [3, 2, 1]
+    assert got.loc["310000", "precision"] == pytest.approx(1 / 2)
+    assert got.loc["310000", "recall"] == pytest.approx(1 / 3)
+    assert got.loc["310000", "review_rate"] == pytest.approx(1 / 3)
+    assert got.loc["310000", "top1"] == pytest.approx(1 / 3)
+    assert got.loc["310000", "top5"] == pytest.approx(3 / 3)
+    assert got.loc["310000", "fee_correct_share"] == pytest.approx(100 / 180)
+    assert got.loc["310000", "fee_wrong_share"] == pytest.approx(50 / 180)
+    assert got.loc["310000", "fee_review_share"] == pytest.approx(30 / 180)
+    overall = got.loc["overall"]
+    assert overall[["items", "auto", "wrong_auto"]].tolist() == [5, 3, 1]
+    assert overall["precision"] == pytest.approx(2 / 3)
+    assert overall["review_rate"] == pytest.approx(2 / 5)
+    assert overall["top5"] == pytest.approx(4 / 5)
+    assert overall["fee_correct_share"] == pytest.approx(120 / 200)
+
+
+def test_threshold_table_by_hand() -> None:
+    got = threshold_table(_items(), [40, 90, 95])
+    # Fuzzy items: B (93, best N9 wrong), C (85, best N7 wrong), E (40, best N8 wrong).
+    assert got["items"].tolist() == [3, 1, 0]
+    assert got["precision"].tolist()[:2] == [0.0, 0.0]
+
+
+def test_local_variants_change_spelling_not_meaning() -> None:
+    names = ["血清总胆红素测定", "上颌窦底提升术(复杂)", "气管插管术(床旁操作加收)", "CT平扫"]
+    got = local_variants(names, seed=3)
+    assert got == local_variants(names, seed=3)
+    assert len(got) == len(names)
+    for before, after in zip(names, got, strict=True):
+        core = before.split("(")[0].replace("测定", "")
+        assert core.lower()[:2] in after.lower() or core[:2] in after
+
+
+@pytest.mark.slow
+def test_eval_script_on_generated_data(tmp_path: Path) -> None:
+    data = tmp_path / "synth"
+    subprocess.run([sys.executable, "-m", "catalogbridge.synth", "--out", str(data),
+                    "--rows", "3000", "--items", "2000", "--seed", "3", "--quiet"],
+                   check=True, cwd=ROOT)
+    report = tmp_path / "eval.json"
+    subprocess.run([sys.executable, "scripts/eval_matching.py", "--data", str(data),
+                    "--real", str(tmp_path / "absent.tsv"), "--json", str(report)],
+                   check=True, cwd=ROOT, capture_output=True)
+    overall = json.loads(report.read_text(encoding="utf-8"))["overall"]
+    assert overall["items"] > 20_000
+    assert overall["precision"] >= 0.995
+    assert overall["top5"] >= 0.99
+    assert overall["review_rate"] <= 0.10
