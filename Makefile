@@ -7,7 +7,7 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system data run test test-all lint clean
+.PHONY: help setup system data run test test-all lint clean eval-matching bench-matching
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,6 +35,16 @@ test: setup ## Run the test suite (without the slow tests)
 
 test-all: setup ## Run every test, slow ones included
 	$(BIN)/python -m pytest
+
+EVAL_DIR ?= data/eval
+
+eval-matching: setup ## Catalog matching vs generator ground truth (+ real NHSA names in ../shared)
+	$(BIN)/python -m catalogbridge.synth --out $(EVAL_DIR) --rows 300000 --quiet
+	$(BIN)/python scripts/eval_matching.py --data $(EVAL_DIR)
+
+bench-matching: setup ## Catalog matching: pair reduction, Spark vs direct vs extractOne UDF (~5 min)
+	$(BIN)/python -m catalogbridge.synth --out $(EVAL_DIR) --rows 300000 --quiet
+	$(BIN)/python scripts/bench_matching.py --data $(EVAL_DIR)
 
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check .
