@@ -79,7 +79,6 @@ def test_local_variants_change_spelling_not_meaning() -> None:
         assert core.lower()[:2] in after.lower() or core[:2] in after
 
 
-@pytest.mark.slow
 def test_eval_script_on_generated_data(tmp_path: Path) -> None:
     data = tmp_path / "synth"
     subprocess.run([sys.executable, "-m", "catalogbridge.synth", "--out", str(data),
