@@ -132,28 +132,31 @@ class _Builder:
             if quals and self.rng.random() < p_var:
                 k = int(self.rng.integers(1, min(len(quals), 6) + 1))
                 chosen = sorted(self.rng.choice(len(quals), size=k, replace=False))
-                for j, qi in enumerate(chosen, start=1):
-                    if added >= budget:
-                        break
-                    vname = f"{name}({quals[qi]})"
-                    if norm_key(vname) in self.keys:
-                        continue
-                    self.keys.add(norm_key(vname))
-                    self.plan.append(_Plan(group, vname, VARIANT, main, f"{j:02d}00"))
-                    added += 1
+                added += self._add_children(group, main, [f"{name}({quals[i]})" for i in chosen],
+                                            VARIANT, budget - added)
             surch = group.surch + V.CLASS_SURCH.get(c, ())
             if surch and self.rng.random() < 0.4:
                 k = int(self.rng.integers(1, min(len(surch), 3) + 1))
-                for j, si in enumerate(self.rng.choice(len(surch), size=k, replace=False), start=1):
-                    if added >= budget:
-                        break
-                    sname = f"{name}({surch[si]}加收)"
-                    if norm_key(sname) in self.keys:
-                        continue
-                    self.keys.add(norm_key(sname))
-                    self.plan.append(_Plan(group, sname, SURCHARGE, main, f"{j:04d}"))
-                    added += 1
+                picks = self.rng.choice(len(surch), size=k, replace=False)
+                added += self._add_children(group, main, [f"{name}({surch[i]}加收)" for i in picks],
+                                            SURCHARGE, budget - added)
         self.count[c] += added
+        return added
+
+    def _add_children(self, group: Group, main: int, names: list[str], kind: int,
+                      room: int) -> int:
+        """Sub-items of a main item (variants 0100, 0200 …; surcharges 0001 …), at most `room`."""
+        added = 0
+        for j, child in enumerate(names, start=1):
+            if added >= room:
+                break
+            key = norm_key(child)
+            if key in self.keys:
+                continue
+            self.keys.add(key)
+            sub = f"{j:02d}00" if kind == VARIANT else f"{j:04d}"
+            self.plan.append(_Plan(group, child, kind, main, sub))
+            added += 1
         return added
 
     def build(self) -> None:
