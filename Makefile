@@ -7,7 +7,9 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system data run test test-all lint clean eval-matching bench-matching
+.PHONY: help setup system data run test test-all lint clean package test-cluster eval-matching bench-matching
+
+ENV_ARCHIVE := dist/catalogbridge-env.tar.gz
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -33,8 +35,21 @@ run: data ## Set up, generate demo data and run the whole pipeline locally
 test: setup ## Run the test suite (without the slow tests)
 	$(BIN)/python -m pytest -m "not slow"
 
-test-all: setup ## Run every test, slow ones included
+test-all: setup package ## Run every test, slow ones included
 	$(BIN)/python -m pytest
+
+package: setup ## Build dist/: the project wheel and the environment archive for spark-submit
+	rm -rf build/env dist/catalogbridge-*.whl $(ENV_ARCHIVE)
+	$(BIN)/pip wheel -q --no-deps --wheel-dir dist .
+	$(BIN)/python -m venv build/env
+	build/env/bin/pip install -q dist/catalogbridge-*.whl
+	@build/env/bin/python -c "import importlib.util as u, sys; \
+		sys.exit('pyspark must come from the cluster' if u.find_spec('pyspark') else 0)"
+	$(BIN)/venv-pack -q -p build/env -o $(ENV_ARCHIVE)
+	@ls -l dist/
+
+test-cluster: package ## Submit the packaged pipeline to a standalone cluster (master + 2 workers)
+	$(BIN)/python -m pytest -m cluster
 
 EVAL_DIR ?= data/eval
 

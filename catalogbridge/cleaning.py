@@ -3,20 +3,23 @@
 The paper's rules (missing item code or name, fee <= 0, duplicate `feedetl_sn`), the scope
 filters, the checks a row needs to be counted at all and the NHSA smart-supervision rules
 (see `catalogbridge.rules`). A row carries every `drop` reason it fails in `reasons` and
-every `flag` in `flags`; rows without reasons are clean. Rules are Spark column expressions,
-so nothing is collected.
+every `flag` in `flags`; rows without reasons are clean. Rules are Spark column expressions;
+the only thing collected is the list of catalog regions (one value per catalog).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import operator
+from collections.abc import Callable, Sequence
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType
 
-from catalogbridge.columns import gender_of, is_region_code, region_of
+from catalogbridge.columns import gender_of, region_of
 from catalogbridge.io import RAW_SUFFIX, SOURCE_FILE
-from catalogbridge.mapping import with_catalog_region
 from catalogbridge.rules import (
     AGE_LIMITED_ITEM,
     DROP,
@@ -51,20 +54,29 @@ def with_regions(settlements: DataFrame, *, region_level: str) -> DataFrame:
     })
 
 
+def catalog_of(region: Column, catalogs: Sequence[str]) -> Column:
+    """The catalog that settles an analysis region: its own, else its province's.
+
+    The rule of `mapping.with_catalog_region`, as an expression over the (few) catalog
+    regions instead of two joins per region column.
+    """
+    province = F.concat(F.substring(region, 1, 2), F.lit("0000"))
+    return (F.when(region.isin(*catalogs), region)
+            .when(province.isin(*catalogs), province))
+
+
 def with_item_mapping(settlements: DataFrame, *, catalog_regions: DataFrame,
                       mapping: DataFrame, national_codes: DataFrame) -> DataFrame:
     """Look each row up in the catalog of the region where it was billed.
 
-    Catalog regions, catalog items and national codes are catalog-sized, so every join here
-    is a broadcast join and the settlement rows are not shuffled.
+    Catalog items and national codes are catalog-sized, so both joins are broadcast joins and
+    the settlement rows are not shuffled; the catalog regions (one per catalog) are collected.
     """
-    located = settlements.transform(
-        with_catalog_region, region_col="treatment_admdvs", out_col="billing_catalog_region",
-        catalog_regions=catalog_regions,
-    ).transform(
-        with_catalog_region, region_col="insured_admdvs", out_col="_insured_catalog",
-        catalog_regions=catalog_regions,
-    )
+    catalogs = sorted({r[0] for r in catalog_regions.distinct().collect() if r[0] is not None})
+    located = settlements.withColumns({
+        "billing_catalog_region": catalog_of(F.col("treatment_admdvs"), catalogs),
+        "_insured_catalog": catalog_of(F.col("insured_admdvs"), catalogs),
+    })
     items = F.broadcast(mapping.select(
         F.col("catalog_region").alias("billing_catalog_region"),
         F.col("local_code").alias("medins_list_codg"),
@@ -97,7 +109,7 @@ def with_supervision_limits(settlements: DataFrame, *, limits: DataFrame | None)
 
 def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
                 med_types: list[str]) -> list[tuple[str, Column]]:
-    """(reason code, condition that is true when the row breaks the rule)."""
+    """(reason code, condition that is true when the row breaks the rule), on mapped rows."""
     def missing(name: str) -> Column:
         return F.col(name).isNull()
 
@@ -111,10 +123,10 @@ def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
         (MISSING_FEEDETL_SN, missing("feedetl_sn")),
         (MISSING_VISIT_ID, missing("mdtrt_id")),
         (INVALID_TIME, missing(TIME)),
-        (INVALID_REGION, ~is_region_code(F.col("insuplc_admdvs"))
-         | ~is_region_code(F.col("mdtrtarea_admvs"))),
-        (UNKNOWN_REGION, is_region_code(F.col("insuplc_admdvs"))
-         & is_region_code(F.col("mdtrtarea_admvs"))
+        # with_regions leaves a region null exactly when its code is not 6 digits.
+        (INVALID_REGION, missing("insured_admdvs") | missing("treatment_admdvs")),
+        (UNKNOWN_REGION, F.col("insured_admdvs").isNotNull()
+         & F.col("treatment_admdvs").isNotNull()
          & (missing("billing_catalog_region") | missing("_insured_catalog"))),
         (ITEM_NOT_IN_CATALOG, F.col("medins_list_codg").isNotNull()
          & F.col("billing_catalog_region").isNotNull()
@@ -141,24 +153,77 @@ def with_reasons(settlements: DataFrame, *, rules: list[tuple[str, Column]],
                  severities: dict[str, str]) -> DataFrame:
     """Add `reasons` (drop rules broken) and `flags` (flag rules broken); disabled rules skip."""
     def broken(severity: str) -> Column:
-        hits = [F.when(F.coalesce(cond, F.lit(False)), F.lit(code))
-                for code, cond in rules if severities.get(code) == severity]
-        if not hits:
-            return F.array().cast("array<string>")
-        return F.array_distinct(F.filter(F.array(*hits), lambda x: x.isNotNull()))
+        checks = [(code, F.coalesce(cond, F.lit(False))) for code, cond in rules
+                  if severities.get(code) == severity]
+        none = F.array().cast("array<string>")
+        if not checks:
+            return none
+        hits = [F.when(cond, F.lit(code)) for code, cond in checks]
+        codes = F.array_distinct(F.filter(F.array(*hits), lambda x: x.isNotNull()))
+        # Array functions are interpreted, not compiled: build the array only for the few
+        # rows that break a rule.
+        return F.when(reduce(operator.or_, [cond for _, cond in checks]), codes).otherwise(none)
 
     tagged = settlements.withColumns({"reasons": broken(DROP), "flags": broken(FLAG)})
+    target = duplicate_target(severities)
+    return tagged if target is None else tagged.transform(rank_duplicates, target=target)
+
+
+def duplicate_target(severities: dict[str, str]) -> str | None:
+    """Where a duplicate serial number is recorded: `reasons`, `flags`, or nowhere (off)."""
     severity = severities.get(DUPLICATE_FEEDETL_SN)
-    if severity is None:
-        return tagged
-    # Of rows sharing a feedetl_sn keep one: a clean one if any, then the earliest line.
-    order = Window.partitionBy("feedetl_sn").orderBy(
-        F.size("reasons"), TIME, "setl_id", "mdtrt_id", "medins_list_codg", FEE, SOURCE_FILE)
+    return None if severity is None else "reasons" if severity == DROP else "flags"
+
+
+_DUPLICATE_ORDER = (TIME, "setl_id", "mdtrt_id", "medins_list_codg", FEE, SOURCE_FILE)
+
+
+def rank_duplicates(tagged: DataFrame, *, target: str) -> DataFrame:
+    """Of rows sharing a feedetl_sn keep one: a clean one if any, then the earliest line.
+
+    The remaining columns break ties, so the kept row does not depend on the order rows
+    arrive in and re-evaluating the plan keeps the same one.
+    """
+    ties = [c for c in tagged.columns if c not in (*_DUPLICATE_ORDER, "feedetl_sn")
+            and not isinstance(tagged.schema[c].dataType, ArrayType)]
+    order = Window.partitionBy("feedetl_sn").orderBy(F.size("reasons"), *_DUPLICATE_ORDER, *ties)
     duplicate = F.col("feedetl_sn").isNotNull() & (F.row_number().over(order) > 1)
-    target = "reasons" if severity == DROP else "flags"
     return tagged.withColumn(target, F.when(
         duplicate, F.array_append(target, F.lit(DUPLICATE_FEEDETL_SN))
     ).otherwise(F.col(target)))
+
+
+def repeated_serials(settlements: DataFrame) -> DataFrame:
+    """`_repeated_sn`: serial numbers on more than one row; only this column is shuffled."""
+    sn = F.col("feedetl_sn")
+    return (settlements.where(sn.isNotNull()).groupBy(sn.alias("_repeated_sn")).count()
+            .where(F.col("count") > 1).select("_repeated_sn"))
+
+
+# Up to this many repeated serial numbers (tens of MB) are broadcast to every task.
+BROADCAST_REPEATED_MAX = 1_000_000
+
+
+def tag_settlements(settlements: DataFrame, *, tag: Callable[[DataFrame], DataFrame],
+                    severities: dict[str, str], repeated: DataFrame | None = None) -> DataFrame:
+    """`tag` (mapping and rules, duplicates aside) every row, then check duplicate serials.
+
+    The same rows as `tag` followed by `rank_duplicates` over all rows, without shuffling
+    the rows: the repeated serial numbers (`repeated_serials`, best materialised first) are
+    broadcast, rows whose serial is unique pass straight through, and only the rows
+    carrying a repeated one are shuffled and ranked.
+    """
+    target = duplicate_target(severities)
+    if target is None:
+        return tag(settlements)
+    repeated = repeated_serials(settlements) if repeated is None else repeated
+    if repeated.count() <= BROADCAST_REPEATED_MAX:
+        repeated = F.broadcast(repeated)
+    same = F.col("feedetl_sn") == F.col("_repeated_sn")
+    once = tag(settlements.join(repeated, same, "left_anti"))
+    again = tag(settlements.join(repeated, same, "left_semi")).transform(
+        rank_duplicates, target=target)
+    return once.unionByName(again)
 
 
 _HELPER_COLUMNS = ("_insured_catalog", "_in_catalog", "_catalog_code", "_row_code_known",
@@ -171,6 +236,8 @@ def clean_rows(tagged: DataFrame) -> DataFrame:
 
 
 def quarantined_rows(tagged: DataFrame) -> DataFrame:
+    raw = [c for c in tagged.columns if c.endswith(RAW_SUFFIX)]
     return (tagged.where(F.size("reasons") > 0)
+            .withColumns({c: F.col(c).cast("string") for c in raw})
             .withColumn("reason", F.col("reasons")[0])
             .drop(*_HELPER_COLUMNS, "national_code", "mapping_source"))

@@ -18,7 +18,15 @@ import pandas as pd
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DataType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import (
+    DataType,
+    DecimalType,
+    DoubleType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from catalogbridge.config import InputSpec, OutputConfig, QualityConfig
 from catalogbridge.contracts import InputContract
@@ -178,7 +186,10 @@ def conform_to_contract(df: DataFrame, contract: InputContract) -> DataFrame:
             continue
         cols.append(cast_column(F.col(name), present[name], dtype).alias(name))
         if name in contract.required and not isinstance(dtype, StringType):
-            cols.append(blank_to_null(F.col(name).cast("string")).alias(name + RAW_SUFFIX))
+            # Text as read, for quarantined rows; a typed value stays typed until a row is
+            # quarantined (cleaning.quarantined_rows), so clean rows never format it.
+            raw = F.col(name) if present[name] != "string" else blank_to_null(F.col(name))
+            cols.append(raw.alias(name + RAW_SUFFIX))
     if SOURCE_FILE in present:
         cols.append(F.col(SOURCE_FILE))
     return df.select(*cols)
@@ -189,9 +200,19 @@ def blank_to_null(col: Column) -> Column:
     return F.when(trimmed == "", None).otherwise(trimmed)
 
 
+_NUMERIC_SOURCES = ("tinyint", "smallint", "int", "bigint", "double")
+
+
 def cast_column(col: Column, source_type: str, target: DataType) -> Column:
     if source_type == target.simpleString():
         return col
+    # Typed sources (Parquet) skip the detour through text: the result is the same (a double
+    # is read from its shortest decimal text either way), at a fraction of the cost.
+    if isinstance(target, TimestampType) and source_type in ("timestamp_ntz", "date"):
+        return col.cast(target)
+    if isinstance(target, DecimalType | DoubleType) and (
+            source_type in _NUMERIC_SOURCES or source_type.startswith("decimal")):
+        return col.try_cast(target)
     text = blank_to_null(col.cast("string"))
     if isinstance(target, StringType):
         return text

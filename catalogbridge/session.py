@@ -28,7 +28,7 @@ DEFAULT_CONF: dict[str, str] = {
 
 def get_spark(settings: SparkSettings) -> SparkSession:
     """Build (or reuse) the session; in local mode the workers use this interpreter."""
-    if settings.master is None or settings.master.startswith("local"):
+    if _runs_locally(settings.master):
         # Python workers must see the same packages (pandas, rapidfuzz) as the driver.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(settings.app_name)
@@ -39,6 +39,17 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark
+
+
+def _runs_locally(master: str | None) -> bool:
+    """Local unless spark-submit launched us (it sets the gateway port) without a local master.
+
+    On a cluster the executors' Python comes from `spark.pyspark.python`
+    (`./environment/bin/python` from the shipped archive), never the driver's path.
+    """
+    if master is not None:
+        return master.startswith("local")
+    return "PYSPARK_GATEWAY_PORT" not in os.environ
 
 
 def delta_available(spark: SparkSession) -> bool:

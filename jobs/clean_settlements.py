@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyspark.sql import DataFrame
+
 from catalogbridge.cleaning import (
     clean_rows,
     quarantined_rows,
+    repeated_serials,
     rule_checks,
+    tag_settlements,
     with_item_mapping,
     with_reasons,
     with_regions,
@@ -20,25 +24,40 @@ from catalogbridge.cleaning import (
 from catalogbridge.contracts import SETTLEMENTS
 from catalogbridge.io import load_supervision_limits, read_input
 from catalogbridge.quality import check_reconciliation, reconciliation
-from catalogbridge.rules import rule_severities
+from catalogbridge.rules import DUPLICATE_FEEDETL_SN, rule_severities
 from jobs.stage import StageContext, run_main
+
+
+def tagged_settlements(ctx: StageContext, settlements: DataFrame) -> DataFrame:
+    """Every settlement row mapped through its billing catalog, with its reasons and flags."""
+    cfg = ctx.cfg
+    mapping = ctx.store.read("catalog_mapping")
+    national = ctx.store.read("national_items")
+    limits = load_supervision_limits(ctx.spark, cfg.quality)
+    rules = rule_checks(period_start=cfg.analysis.period.start,
+                        period_end=cfg.analysis.period.end, med_types=cfg.analysis.med_types)
+    severities = rule_severities(cfg.quality.rules)
+    checks = {code: sev for code, sev in severities.items() if code != DUPLICATE_FEEDETL_SN}
+
+    def tag(rows: DataFrame) -> DataFrame:
+        return (
+            rows.transform(with_regions, region_level=cfg.analysis.region_level)
+            .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
+                       mapping=mapping, national_codes=national)
+            .transform(with_supervision_limits, limits=limits)
+            .transform(with_reasons, rules=rules, severities=checks)
+        )
+
+    # Materialised once: both branches of tag_settlements read it, and its size is known.
+    repeated = ctx.store.write_scratch(repeated_serials(settlements), "repeated_serials")
+    return tag_settlements(settlements, tag=tag, severities=severities, repeated=repeated)
 
 
 def run(ctx: StageContext) -> None:
     cfg = ctx.cfg
     settlements = read_input(ctx.spark, cfg.inputs.settlements, SETTLEMENTS)
-    mapping = ctx.store.read("catalog_mapping")
-    rules = rule_checks(period_start=cfg.analysis.period.start,
-                        period_end=cfg.analysis.period.end, med_types=cfg.analysis.med_types)
-    tagged = (
-        settlements.transform(with_regions, region_level=cfg.analysis.region_level)
-        .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
-                   mapping=mapping, national_codes=ctx.store.read("national_items"))
-        .transform(with_supervision_limits, limits=load_supervision_limits(ctx.spark, cfg.quality))
-        .transform(with_reasons, rules=rules, severities=rule_severities(cfg.quality.rules))
-    )
-    # Tag once (one shuffle, for duplicates), then cut both outputs from the staged rows.
-    staged = ctx.store.write_scratch(tagged, "settlements_tagged")
+    # Tag once, then cut both outputs from the staged rows.
+    staged = ctx.store.write_scratch(tagged_settlements(ctx, settlements), "settlements_tagged")
     ctx.store.write(staged.transform(clean_rows), "settlements_clean")
     ctx.store.write(staged.transform(quarantined_rows), "settlements_quarantine")
     store = ctx.store

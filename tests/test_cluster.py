@@ -1,0 +1,201 @@
+"""The packaged pipeline on a real standalone Spark cluster gives the local-mode tables.
+
+A master and two workers run as separate JVMs on this machine (`spark-class`, as
+`start-master.sh`/`start-worker.sh` would start them; the pip wheel of pyspark ships only
+`spark-daemon.sh`). `spark-submit` sends the wheel and the venv-pack archive from
+`make package`: the driver runs the archive's Python, the executors unpack the archive as
+`./environment` and run their Python workers from it, with pyspark from the cluster. The
+submitted job uses `conf/cluster.yaml`, writing Parquet because Delta's jars cannot be
+downloaded here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyspark
+import pytest
+from pyspark.sql import SparkSession
+
+from catalogbridge.synth.cli import main as generate
+from jobs import run_pipeline
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+DIST = ROOT / "dist"
+ARCHIVE = DIST / "catalogbridge-env.tar.gz"
+SPARK_HOME = Path(pyspark.__file__).resolve().parent
+ROWS = 20_000
+WORKERS = 2
+# Tables compared row for row, with the columns that identify a row.
+COMPARED = {
+    "item_stats": ["insured_admdvs", "treatment_admdvs", "national_code"],
+    "discrepant_items": ["insured_admdvs", "treatment_admdvs", "national_code"],
+    "scenario_results": ["insured_admdvs", "treatment_admdvs", "scheme"],
+}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    url: str
+    ui_port: int
+    worker_dirs: list[Path]
+
+    def state(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=5) as r:
+            return dict(json.load(r))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(what: str, ready: Callable[[], bool], procs: list[subprocess.Popen[bytes]],
+              logs: list[Path], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dead = [log for p, log in zip(procs, logs, strict=True) if p.poll() is not None]
+        if dead:
+            pytest.fail(f"{what}: a cluster process exited early; see {dead[0]}:\n"
+                        + dead[0].read_text(errors="replace")[-3000:])
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+    pytest.fail(f"{what}: not ready after {timeout:.0f} s; logs in {logs[0].parent}")
+
+
+@contextmanager
+def standalone_cluster(work: Path) -> Iterator[Cluster]:
+    """Master + WORKERS workers (1 core, 1.5 GB each) on 127.0.0.1; all stopped on exit."""
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOG_DIR": str(work),
+           "SPARK_LOCAL_IP": "127.0.0.1"}
+    port, ui_port = _free_port(), _free_port()
+    url = f"spark://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    logs: list[Path] = []
+
+    def launch(name: str, main_class: str, *args: str) -> None:
+        log = work / f"{name}.log"
+        with log.open("wb") as out:
+            procs.append(subprocess.Popen(
+                [str(SPARK_HOME / "bin" / "spark-class"), main_class, *args],
+                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=work))
+        logs.append(log)
+
+    dirs = [work / f"worker-{i}" for i in range(WORKERS)]
+    cluster = Cluster(url, ui_port, dirs)
+    try:
+        launch("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+               "--port", str(port), "--webui-port", str(ui_port))
+        _wait_for("master", lambda: cluster.state()["status"] == "ALIVE", procs, logs)
+        for i, work_dir in enumerate(dirs):
+            launch(f"worker-{i}", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                   "--webui-port", str(_free_port()), "--cores", "1", "--memory", "1536m",
+                   "--work-dir", str(work_dir), url)
+        _wait_for("workers", lambda: cluster.state()["aliveworkers"] == WORKERS, procs, logs)
+        yield cluster
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _inputs(data: Path) -> list[str]:
+    return ["--set", f"inputs.national_items.path={data / 'national_items.csv'}",
+            "--set", f"inputs.catalogs.path={data / 'catalogs'}",
+            "--set", f"inputs.settlements.path={data / 'settlements'}",
+            "--set", "output.charts=false", "--set", "output.format=parquet"]
+
+
+def _submit(cluster: Cluster, wheel: Path, deploy: Path, data: Path, out: Path) -> None:
+    """spark-submit from a directory holding only conf/: the code comes from the packages."""
+    driver_env = deploy / "driver-env"
+    with tarfile.open(ARCHIVE) as archive:
+        archive.extractall(driver_env, filter="tar")
+    script = next(driver_env.glob("lib/python3*/site-packages/jobs/run_pipeline.py"))
+    cmd = [
+        str(SPARK_HOME / "bin" / "spark-submit"), "--master", cluster.url,
+        "--deploy-mode", "client",
+        "--archives", f"{ARCHIVE}#environment", "--py-files", str(wheel),
+        "--conf", "spark.pyspark.python=./environment/bin/python",
+        "--conf", f"spark.pyspark.driver.python={driver_env / 'bin' / 'python'}",
+        "--driver-memory", "1g", "--executor-memory", "1g",
+        "--conf", "spark.executor.cores=1", "--conf", f"spark.cores.max={WORKERS}",
+        str(script), "--conf", "conf/cluster.yaml", *_inputs(data),
+        "--set", f"output.path=file://{out}", "--set", f"output.exports_dir={out / 'exports'}",
+    ]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "PYTHONPATH", "VIRTUAL_ENV")}
+    env["SPARK_HOME"] = str(SPARK_HOME)
+    log = deploy / "spark-submit.log"
+    with log.open("wb") as handle:
+        code = subprocess.call(cmd, cwd=deploy, env=env, stdout=handle,
+                               stderr=subprocess.STDOUT, timeout=600)
+    assert code == 0, f"spark-submit failed ({code}):\n" + log.read_text(errors="replace")[-5000:]
+
+
+def _table(out: Path, name: str) -> pd.DataFrame:
+    frame = pd.read_parquet(out / name)
+    return frame.sort_values(COMPARED[name]).reset_index(drop=True)
+
+
+def test_packaged_pipeline_on_standalone_cluster_equals_local(
+        spark: SparkSession, tmp_path: Path) -> None:
+    wheels = sorted(DIST.glob("catalogbridge-*.whl"))
+    if not wheels or not ARCHIVE.is_file():
+        pytest.fail("dist/ has no wheel or environment archive: run `make package` "
+                    "(`make test-cluster` does)")
+    data = tmp_path / "data"
+    assert generate(["--out", str(data), "--rows", str(ROWS), "--quiet"]) == 0
+    deploy = tmp_path / "deploy"
+    shutil.copytree(ROOT / "conf", deploy / "conf")
+
+    with standalone_cluster(tmp_path / "cluster") as cluster:
+        _submit(cluster, wheels[-1], deploy, data, tmp_path / "cluster-out")
+        apps = cluster.state()["completedapps"]
+    assert [a["state"] for a in apps] == ["FINISHED"]
+    # Each worker ran one executor, and each executor unpacked the shipped environment.
+    for worker_dir in cluster.worker_dirs:
+        executors = [d for d in worker_dir.glob("app-*/*") if d.is_dir()]
+        assert len(executors) == 1, f"{worker_dir}: {executors}"
+        assert (executors[0] / "environment" / "bin" / "python").exists()
+
+    local = tmp_path / "local-out"
+    assert run_pipeline.main(["--conf", "conf/local.yaml", *_inputs(data),
+                              "--set", f"output.path={local}"]) == 0
+    for name in COMPARED:
+        expected, got = _table(local, name), _table(tmp_path / "cluster-out", name)
+        assert len(expected) > 0, name
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=name)
+    # The unpacked environments take ~1 GB; keep the logs.
+    shutil.rmtree(deploy / "driver-env")
+    for shipped in (p for w in cluster.worker_dirs for p in w.glob("app-*/*/*")):
+        if shipped.name == "environment":
+            shutil.rmtree(shipped)
+        elif shipped.name.endswith(".tar.gz"):
+            shipped.unlink()
