@@ -7,9 +7,11 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system data run test test-all lint clean package test-cluster eval-matching bench-matching
+.PHONY: help setup system data run test test-all lint clean package test-cluster bench eval-matching bench-matching
 
 ENV_ARCHIVE := dist/catalogbridge-env.tar.gz
+BENCH_ROWS  ?= 5000000 50000000
+BENCH_DIR   ?= data/bench
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -50,6 +52,13 @@ package: setup ## Build dist/: the project wheel and the environment archive for
 
 test-cluster: package ## Submit the packaged pipeline to a standalone cluster (master + 2 workers)
 	$(BIN)/python -m pytest -m cluster
+
+$(VENV)/.bench-stamp: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	@touch $@
+
+bench: setup $(VENV)/.bench-stamp ## Time the pipeline at 5 M and 50 M rows against DuckDB (~45 min)
+	$(BIN)/python scripts/bench_pipeline.py --data-dir $(BENCH_DIR) --rows $(BENCH_ROWS)
 
 EVAL_DIR ?= data/eval
 

@@ -21,6 +21,7 @@ import pandas as pd
 from fontTools.ttLib import TTCollection, TTFont
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from catalogbridge.regions import region_label
 
@@ -84,6 +85,7 @@ def scheme_chart(schemes: pd.DataFrame, insured: str, treatment: str,
              for n, t in zip(schemes["scheme"], schemes["threshold"], strict=True)]
     bars_ax.bar(x, schemes["visits"].astype(float), color="#4C72B0", label=text["visits"])
     bars_ax.set_ylabel(text["visits"], fontproperties=props)
+    bars_ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # visits are whole numbers
     bars_ax.set_xticks(x, ticks, fontproperties=props)
     line_ax = bars_ax.twinx()
     spend = schemes["added_spend"].astype(float) / 10_000

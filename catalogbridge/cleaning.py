@@ -194,14 +194,18 @@ def rank_duplicates(tagged: DataFrame, *, target: str) -> DataFrame:
 
 
 def repeated_serials(settlements: DataFrame) -> DataFrame:
-    """`_repeated_sn`: serial numbers on more than one row; only this column is shuffled."""
+    """`_repeated_sn`: 64-bit hashes of the serial numbers on more than one row.
+
+    Only this one long column is shuffled. A hash collision merely sends a few more rows
+    through `rank_duplicates`, which ranks by the serial number itself, so it changes nothing.
+    """
     sn = F.col("feedetl_sn")
-    return (settlements.where(sn.isNotNull()).groupBy(sn.alias("_repeated_sn")).count()
-            .where(F.col("count") > 1).select("_repeated_sn"))
+    return (settlements.where(sn.isNotNull()).groupBy(F.xxhash64(sn).alias("_repeated_sn"))
+            .count().where(F.col("count") > 1).select("_repeated_sn"))
 
 
-# Up to this many repeated serial numbers (tens of MB) are broadcast to every task.
-BROADCAST_REPEATED_MAX = 1_000_000
+# Up to this many repeated serial numbers (8 bytes each) are broadcast to every task.
+BROADCAST_REPEATED_MAX = 4_000_000
 
 
 def tag_settlements(settlements: DataFrame, *, tag: Callable[[DataFrame], DataFrame],
@@ -219,7 +223,7 @@ def tag_settlements(settlements: DataFrame, *, tag: Callable[[DataFrame], DataFr
     repeated = repeated_serials(settlements) if repeated is None else repeated
     if repeated.count() <= BROADCAST_REPEATED_MAX:
         repeated = F.broadcast(repeated)
-    same = F.col("feedetl_sn") == F.col("_repeated_sn")
+    same = F.xxhash64("feedetl_sn") == F.col("_repeated_sn")
     once = tag(settlements.join(repeated, same, "left_anti"))
     again = tag(settlements.join(repeated, same, "left_semi")).transform(
         rank_duplicates, target=target)

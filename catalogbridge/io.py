@@ -11,6 +11,7 @@ import codecs
 import glob
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +268,16 @@ def resolve_table_format(requested: str, has_delta: bool) -> str:
     return "parquet"
 
 
+# Settlement identifiers are (nearly) unique per row: Parquet would build a dictionary for
+# them, overflow it and fall back to plain encoding in every row group, which costs ~10 % of
+# a settlement table's write time for no saving in size.
+_UNIQUE_COLUMNS = ("feedetl_sn", "setl_id", "mdtrt_id", "psn_no")
+
+
+def _dictionary_off(columns: Sequence[str]) -> dict[str, str]:
+    return {f"parquet.enable.dictionary#{c}": "false" for c in _UNIQUE_COLUMNS if c in columns}
+
+
 class TableStore:
     """Reads and writes the pipeline's tables under `output.path`, all or nothing.
 
@@ -295,8 +306,8 @@ class TableStore:
 
     def write(self, df: DataFrame, name: str) -> None:
         staged = f"{self._run_dir}/{name}"
-        df.write.format(self.format).mode("overwrite").option(
-            "overwriteSchema", "true").save(staged)
+        df.write.format(self.format).mode("overwrite").options(
+            overwriteSchema="true", **_dictionary_off(df.columns)).save(staged)
         self._pending[name] = staged
 
     def write_scratch(self, df: DataFrame, name: str) -> DataFrame:

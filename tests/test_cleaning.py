@@ -13,6 +13,7 @@ from catalogbridge.cleaning import (
     clean_rows,
     quarantined_rows,
     rule_checks,
+    tag_settlements,
     with_item_mapping,
     with_reasons,
     with_regions,
@@ -21,7 +22,7 @@ from catalogbridge.cleaning import (
 from catalogbridge.config import RuleConfig
 from catalogbridge.contracts import SETTLEMENTS
 from catalogbridge.io import SOURCE_FILE, conform_to_contract
-from catalogbridge.rules import rule_severities
+from catalogbridge.rules import DUPLICATE_FEEDETL_SN, rule_severities
 
 COLUMNS = ["feedetl_sn", "mdtrt_id", "insuplc_admdvs", "mdtrtarea_admvs", "med_type",
            "medins_list_codg", "medins_list_name", "det_item_fee_sumamt", "fee_ocur_time",
@@ -69,7 +70,13 @@ def settlements(spark: SparkSession) -> DataFrame:
 
 
 def tagged(spark: SparkSession, severities: dict[str, str] | None = None) -> DataFrame:
+    """Every row of ROWS tagged, duplicates ranked among all rows (the plain plan)."""
     severities = severities if severities is not None else rule_severities({})
+    return tag(settlements(spark), severities)
+
+
+def tag(rows: DataFrame, severities: dict[str, str]) -> DataFrame:
+    spark = rows.sparkSession
     mapping = spark.createDataFrame(
         [("310000", "SH01", "003101000010000"), ("330000", "ZJ01", "003101000010000"),
          ("310000", "SH02", "002703000010000"), ("310000", "SH03", "001302000010000")],
@@ -79,7 +86,7 @@ def tagged(spark: SparkSession, severities: dict[str, str] | None = None) -> Dat
                                    "national_code string, limit_gender string, limit_age_max int")
     rules = rule_checks(period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 12, 31),
                         med_types=["21"])
-    return (settlements(spark).transform(with_regions, region_level="province")
+    return (rows.transform(with_regions, region_level="province")
             .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
                        mapping=mapping, national_codes=national)
             .transform(with_supervision_limits, limits=limits)
@@ -141,3 +148,13 @@ def test_rules_can_be_switched_off_or_set_to_flag(spark: SparkSession) -> None:
         ("20", ["gender_limited_item"], []), ("24", ["gender_limited_item"], ["fee_not_positive"]),
     ], "feedetl_sn string, reasons array<string>, flags array<string>")
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_ranking_only_repeated_serials_keeps_the_same_rows(spark: SparkSession) -> None:
+    """The pipeline's plan shuffles only rows whose serial repeats; every row ends up the same
+    as when all rows are ranked by serial number."""
+    severities = rule_severities({})
+    checks = {code: sev for code, sev in severities.items() if code != DUPLICATE_FEEDETL_SN}
+    lean = tag_settlements(settlements(spark), tag=lambda rows: tag(rows, checks),
+                           severities=severities)
+    assert_df_equality(lean, tagged(spark), ignore_row_order=True, ignore_nullable=True)
