@@ -13,7 +13,7 @@ def test_local_overlay_extends_base() -> None:
     assert cfg.spark.master == "local[2]"
     assert cfg.scenario.thresholds == [0, 100, 200, 300, 400, 500]
     assert cfg.analysis.period.start == dt.date(2023, 1, 1)
-    assert cfg.spark.conf["spark.sql.shuffle.partitions"] == "8"
+    assert cfg.spark.conf["spark.sql.shuffle.partitions"] == "64"
 
 
 def test_cluster_overlay_uses_delta() -> None:
