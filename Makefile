@@ -62,12 +62,14 @@ bench: setup $(VENV)/.bench-stamp ## Time the pipeline at 5 M and 50 M rows agai
 
 EVAL_DIR ?= data/eval
 
-eval-matching: setup ## Catalog matching vs generator ground truth (+ real NHSA names in ../shared)
+# The generated case both matching scripts read; rebuilt when the generator changes.
+$(EVAL_DIR)/manifest.json: $(STAMP) $(wildcard catalogbridge/synth/*.py)
 	$(BIN)/python -m catalogbridge.synth --out $(EVAL_DIR) --rows 300000 --quiet
+
+eval-matching: setup $(EVAL_DIR)/manifest.json ## Catalog matching vs generator ground truth (+ real NHSA names in ../shared)
 	$(BIN)/python scripts/eval_matching.py --data $(EVAL_DIR)
 
-bench-matching: setup ## Catalog matching: pair reduction, Spark vs direct vs extractOne UDF (~5 min)
-	$(BIN)/python -m catalogbridge.synth --out $(EVAL_DIR) --rows 300000 --quiet
+bench-matching: setup $(EVAL_DIR)/manifest.json ## Catalog matching: pair reduction, Spark vs direct vs extractOne UDF (~5 min)
 	$(BIN)/python scripts/bench_matching.py --data $(EVAL_DIR)
 
 lint: setup ## ruff and mypy

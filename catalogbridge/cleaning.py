@@ -3,8 +3,8 @@
 The paper's rules (missing item code or name, fee <= 0, duplicate `feedetl_sn`), the scope
 filters, the checks a row needs to be counted at all and the NHSA smart-supervision rules
 (see `catalogbridge.rules`). A row carries every `drop` reason it fails in `reasons` and
-every `flag` in `flags`; rows without reasons are clean. Rules are Spark column expressions;
-the only thing collected is the list of catalog regions (one value per catalog).
+every `flag` in `flags`; rows without reasons are clean. Rules are Spark column expressions,
+so nothing is collected.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType
 
-from catalogbridge.columns import gender_of, region_of
+from catalogbridge.columns import catalog_of, gender_of, region_of
 from catalogbridge.io import RAW_SUFFIX, SOURCE_FILE
 from catalogbridge.rules import (
     AGE_LIMITED_ITEM,
@@ -54,25 +54,13 @@ def with_regions(settlements: DataFrame, *, region_level: str) -> DataFrame:
     })
 
 
-def catalog_of(region: Column, catalogs: Sequence[str]) -> Column:
-    """The catalog that settles an analysis region: its own, else its province's.
-
-    The rule of `mapping.with_catalog_region`, as an expression over the (few) catalog
-    regions instead of two joins per region column.
-    """
-    province = F.concat(F.substring(region, 1, 2), F.lit("0000"))
-    return (F.when(region.isin(*catalogs), region)
-            .when(province.isin(*catalogs), province))
-
-
-def with_item_mapping(settlements: DataFrame, *, catalog_regions: DataFrame,
+def with_item_mapping(settlements: DataFrame, *, catalogs: Sequence[str],
                       mapping: DataFrame, national_codes: DataFrame) -> DataFrame:
     """Look each row up in the catalog of the region where it was billed.
 
     Catalog items and national codes are catalog-sized, so both joins are broadcast joins and
-    the settlement rows are not shuffled; the catalog regions (one per catalog) are collected.
+    the settlement rows are not shuffled; `catalogs` is `mapping.catalog_region_list`.
     """
-    catalogs = sorted({r[0] for r in catalog_regions.distinct().collect() if r[0] is not None})
     located = settlements.withColumns({
         "billing_catalog_region": catalog_of(F.col("treatment_admdvs"), catalogs),
         "_insured_catalog": catalog_of(F.col("insured_admdvs"), catalogs),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -31,6 +33,16 @@ def region_of(code: Column, level: str = "province") -> Column:
 
 def province_of(code: Column) -> Column:
     return region_of(code, "province")
+
+
+def catalog_of(region: Column, catalogs: Sequence[str]) -> Column:
+    """The catalog that settles an analysis region: its own, else its province's.
+
+    `region` is an analysis region (a valid code or null); `catalogs` the catalog regions,
+    a handful of values, so this is an expression rather than a join.
+    """
+    province = F.concat(F.substring(region, 1, 2), F.lit("0000"))
+    return F.when(region.isin(*catalogs), region).when(province.isin(*catalogs), province)
 
 
 def canonical_level(level: Column) -> Column:

@@ -84,20 +84,18 @@ def library_from_table(national_items: DataFrame, normalizer: Normalizer = BASIC
 
 
 def map_catalog(catalog: DataFrame, *, spark: SparkSession, library: NationalLibrary,
-                params: MatchParams, run_id: str, partitions: int | None = None) -> DataFrame:
+                params: MatchParams, run_id: str) -> DataFrame:
     """Add the national code, method, scores, candidates and review status to every item.
 
-    One task per partition (`partitions` repartitions first; few tasks, as each costs a
-    Python round trip), each scoring Arrow batches with the broadcast library; no
-    row-at-a-time Python.
+    One task per partition (`dedupe_catalog` sets how many; few, as each costs a Python
+    round trip), each scoring Arrow batches with the broadcast library; no row-at-a-time
+    Python.
     """
     broadcast = spark.sparkContext.broadcast(library)
     inputs = catalog.select(
         *CATALOG_KEY, "catalog_admdvs", "local_name", "chrgitm_lv_raw", "chrgitm_lv", "covered",
         "provided_code",
     )
-    if partitions:
-        inputs = inputs.repartition(partitions)
     schema = StructType(
         list(inputs.schema.fields)
         + [StructField(name, _parse_type(tp)) for name, tp in RESULT_COLUMNS.items()]
@@ -112,17 +110,7 @@ def _parse_type(name: str) -> DataType:
             "array<double>": ArrayType(DoubleType())}[name]
 
 
-def with_catalog_region(df: DataFrame, *, region_col: str, out_col: str,
-                        catalog_regions: DataFrame) -> DataFrame:
-    """Which catalog settles a region: its own, else its province's (city-level analysis).
-
-    `catalog_regions` is tiny (one row per catalog), so both joins are broadcast.
-    """
-    own = F.broadcast(catalog_regions.select(F.col("catalog_region").alias("_own")).distinct())
-    prov = F.broadcast(catalog_regions.select(F.col("catalog_region").alias("_prov")).distinct())
-    return (
-        df.join(own, F.col(region_col) == F.col("_own"), "left")
-        .join(prov, region_of(F.col(region_col), "province") == F.col("_prov"), "left")
-        .withColumn(out_col, F.coalesce("_own", "_prov"))
-        .drop("_own", "_prov")
-    )
+def catalog_region_list(mapping: DataFrame) -> list[str]:
+    """The regions that have a catalog, collected (one value per catalog) for `catalog_of`."""
+    rows = mapping.select("catalog_region").distinct().collect()
+    return sorted(r[0] for r in rows if r[0] is not None)

@@ -23,6 +23,7 @@ from catalogbridge.cleaning import (
 )
 from catalogbridge.contracts import SETTLEMENTS
 from catalogbridge.io import load_supervision_limits, read_input
+from catalogbridge.mapping import catalog_region_list
 from catalogbridge.quality import check_reconciliation, reconciliation
 from catalogbridge.rules import DUPLICATE_FEEDETL_SN, rule_severities
 from jobs.stage import StageContext, run_main
@@ -37,6 +38,7 @@ def tagged_settlements(ctx: StageContext, settlements: DataFrame, *,
     """
     cfg = ctx.cfg
     mapping = ctx.store.read("catalog_mapping")
+    catalogs = catalog_region_list(mapping)
     national = ctx.store.read("national_items")
     limits = load_supervision_limits(ctx.spark, cfg.quality)
     rules = rule_checks(period_start=cfg.analysis.period.start,
@@ -47,8 +49,8 @@ def tagged_settlements(ctx: StageContext, settlements: DataFrame, *,
         def tag(rows: DataFrame) -> DataFrame:
             return (
                 rows.transform(with_regions, region_level=cfg.analysis.region_level)
-                .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
-                           mapping=mapping, national_codes=national)
+                .transform(with_item_mapping, catalogs=catalogs, mapping=mapping,
+                           national_codes=national)
                 .transform(with_supervision_limits, limits=limits)
                 .transform(with_reasons, rules=rules, severities=checks)
             )

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pyspark.sql import functions as F
 
 from catalogbridge.analysis import discrepant_items, region_coverage
-from catalogbridge.mapping import with_catalog_region
+from catalogbridge.columns import catalog_of
+from catalogbridge.mapping import catalog_region_list
 from jobs.stage import StageContext, run_main
 
 
@@ -16,9 +17,8 @@ def run(ctx: StageContext) -> None:
     mapping = ctx.store.read("catalog_mapping")
     regions = (stats.select(F.col("insured_admdvs").alias("region"))
                .union(stats.select(F.col("treatment_admdvs").alias("region"))).distinct())
-    lookup = regions.transform(with_catalog_region, region_col="region",
-                               out_col="catalog_region",
-                               catalog_regions=mapping.select("catalog_region"))
+    lookup = regions.withColumn(
+        "catalog_region", catalog_of(F.col("region"), catalog_region_list(mapping)))
     coverage = region_coverage(mapping, lookup)
     discrepant = stats.transform(
         discrepant_items, coverage=coverage, national=ctx.store.read("national_items"),

@@ -22,6 +22,7 @@ from catalogbridge.cleaning import (
 from catalogbridge.config import RuleConfig
 from catalogbridge.contracts import SETTLEMENTS
 from catalogbridge.io import SOURCE_FILE, conform_to_contract
+from catalogbridge.mapping import catalog_region_list
 from catalogbridge.rules import DUPLICATE_FEEDETL_SN, rule_severities
 
 COLUMNS = ["feedetl_sn", "mdtrt_id", "insuplc_admdvs", "mdtrtarea_admvs", "med_type",
@@ -87,7 +88,7 @@ def tag(rows: DataFrame, severities: dict[str, str]) -> DataFrame:
     rules = rule_checks(period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 12, 31),
                         med_types=["21"])
     return (rows.transform(with_regions, region_level="province")
-            .transform(with_item_mapping, catalog_regions=mapping.select("catalog_region"),
+            .transform(with_item_mapping, catalogs=catalog_region_list(mapping),
                        mapping=mapping, national_codes=national)
             .transform(with_supervision_limits, limits=limits)
             .transform(with_reasons, rules=rules, severities=severities))

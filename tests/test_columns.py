@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from catalogbridge.columns import (
     canonical_level,
+    catalog_of,
     class_l1,
     class_l2,
     is_covered,
@@ -26,6 +27,16 @@ def test_region_of_province_and_city(spark: SparkSession) -> None:
                          "got_c": region_of(F.col("code"), "city")})
     assert_column_equality(df, "got_p", "province")
     assert_column_equality(df, "got_c", "city")
+
+
+def test_catalog_of_own_then_province(spark: SparkSession) -> None:
+    """Shanghai's city region has its own catalog; Hangzhou falls back to Zhejiang's."""
+    df = spark.createDataFrame(
+        [("310100", "310100"), ("330100", "330000"), ("330000", "330000"), ("440100", None),
+         (None, None)],
+        "region string, expected string")
+    df = df.withColumn("got", catalog_of(F.col("region"), ["310100", "330000"]))
+    assert_column_equality(df, "got", "expected")
 
 
 def test_levels_and_coverage(spark: SparkSession) -> None:
