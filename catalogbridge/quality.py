@@ -7,6 +7,7 @@ coverage, and compares each region's reason shares with the previous run.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -126,6 +127,11 @@ def share_changes(current: dict[str, Any], previous: dict[str, Any] | None,
     return changes
 
 
+def _cell(value: Any) -> str:
+    """Counts with thousands separators; flags, percentages and blanks as they are."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """A short human summary of the quality report (the JSON holds everything)."""
     totals, before = report["totals"], report.get("previous_totals") or {}
@@ -139,13 +145,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                        ("balanced", "reconciled per file and region"),
                        ("mapped_rows_pct", "clean rows with a national code, %"),
                        ("mapped_fee_pct", "clean fees with a national code, %")):
-        lines.append(f"| {label} | {totals[key]} | {before.get(key, '')} |")
-    lines += [
-        "", "## Quarantine by reason", "", "| reason | rows | fee (yuan) |", "|---|---:|---:|",
-    ]
-    lines += [f"| {r['reason']} | {r['rows']:,} | {r['fee']} |" for r in report["quarantine_by_reason"]]
-    lines += ["", "## Flags (rows kept)", "", "| flag | rows | fee (yuan) |", "|---|---:|---:|"]
-    lines += [f"| {r['reason']} | {r['rows']:,} | {r['fee']} |" for r in report["flags_by_reason"]]
+        lines.append(f"| {label} | {_cell(totals[key])} | {_cell(before.get(key, ''))} |")
+    for title, column, key in (("Quarantine by reason", "reason", "quarantine_by_reason"),
+                               ("Flags (rows kept)", "flag", "flags_by_reason")):
+        lines += ["", f"## {title}", "", f"| {column} | rows | fee (yuan) |", "|---|---:|---:|"]
+        lines += [f"| {r['reason']} | {r['rows']:,} | {Decimal(r['fee'] or 0):,} |"
+                  for r in report[key]]
     alerts = [c for c in report["share_changes"] if c["alert"]]
     lines += ["", "## Changes against the previous run", ""]
     if report.get("previous_run_id") is None:
