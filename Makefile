@@ -7,7 +7,7 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system data run test test-all lint clean package test-cluster bench eval-matching bench-matching
+.PHONY: help setup system data run test test-slow test-all lint clean package test-cluster bench eval-matching bench-matching
 
 ENV_ARCHIVE := dist/catalogbridge-env.tar.gz
 BENCH_ROWS  ?= 5000000 50000000
@@ -29,13 +29,16 @@ system:
 setup: $(STAMP) system ## Create .venv with all dependencies, Java and a CJK font
 
 data: setup ## Generate the national demo data set into data/demo
-	$(BIN)/python -m catalogbridge.synth --out data/demo --rows $(DEMO_ROWS)
+	$(BIN)/python -m synth --out data/demo --rows $(DEMO_ROWS)
 
 run: data ## Set up, generate demo data and run the whole pipeline locally
 	$(BIN)/python -m jobs.run_pipeline --conf $(CONF)
 
 test: setup ## Run the test suite (without the slow tests)
 	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: setup ## Run the heavier checks marked slow (not the cluster run)
+	$(BIN)/python -m pytest -m "slow and not cluster"
 
 test-all: setup package ## Run every test, slow ones included
 	$(BIN)/python -m pytest
@@ -63,8 +66,8 @@ bench: setup $(VENV)/.bench-stamp ## Time the pipeline at 5 M and 50 M rows agai
 EVAL_DIR ?= data/eval
 
 # The generated case both matching scripts read; rebuilt when the generator changes.
-$(EVAL_DIR)/manifest.json: $(STAMP) $(wildcard catalogbridge/synth/*.py)
-	$(BIN)/python -m catalogbridge.synth --out $(EVAL_DIR) --rows 300000 --quiet
+$(EVAL_DIR)/manifest.json: $(STAMP) $(wildcard synth/*.py synth/vocabulary/*.yaml)
+	$(BIN)/python -m synth --out $(EVAL_DIR) --rows 300000 --quiet
 
 eval-matching: setup $(EVAL_DIR)/manifest.json ## Catalog matching vs generator ground truth (+ real NHSA names in ../shared)
 	$(BIN)/python scripts/eval_matching.py --data $(EVAL_DIR)
@@ -74,7 +77,7 @@ bench-matching: setup $(EVAL_DIR)/manifest.json ## Catalog matching: pair reduct
 
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy catalogbridge jobs udfs
+	$(BIN)/mypy catalogbridge jobs udfs synth
 
 clean: ## Remove generated data and outputs
 	rm -rf data output dist build

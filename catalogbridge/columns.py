@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+from pyspark.sql.types import DecimalType
 
-COVERED_LEVELS = ("01", "02")
+from catalogbridge.names import COVERED_LEVELS, DIAGNOSTIC, THERAPEUTIC
+
+# Line fees are exact to the fen; sums get more integer digits.
+FEE_TYPE = DecimalType(18, 2)
+AMOUNT_TYPE = DecimalType(22, 2)
 
 # Accepted spellings of 医保类别 (chrgitm_lv) -> canonical level code.
 LEVEL_ALIASES: dict[str, str] = {
@@ -16,7 +21,15 @@ LEVEL_ALIASES: dict[str, str] = {
     "03": "03", "3": "03", "丙": "03", "丙类": "03", "自费": "03", "丙类/自费": "03",
 }
 
-DIAGNOSTIC, THERAPEUTIC = "diagnostic", "therapeutic"
+
+def lookup(mapping: Mapping[str, str], key: Column) -> Column:
+    """`mapping[key]` as a literal map: a handful of codes, so no join; unknown keys give null."""
+    return F.create_map(*[F.lit(x) for kv in mapping.items() for x in kv])[key]
+
+
+def amount(col: Column) -> Column:
+    """A sum of yuan, exact to the fen."""
+    return col.cast(AMOUNT_TYPE)
 
 
 def is_region_code(code: Column) -> Column:
@@ -47,8 +60,7 @@ def catalog_of(region: Column, catalogs: Sequence[str]) -> Column:
 
 def canonical_level(level: Column) -> Column:
     """Map 01/02/03, 甲/乙/丙/自费 and 甲类/乙类/丙类 to '01'/'02'/'03'; anything else is null."""
-    mapping = F.create_map(*[F.lit(x) for kv in LEVEL_ALIASES.items() for x in kv])
-    return mapping[F.regexp_replace(F.trim(level), r"\s", "")]
+    return lookup(LEVEL_ALIASES, F.regexp_replace(F.trim(level), r"\s", ""))
 
 
 def is_covered(level: Column) -> Column:
@@ -88,5 +100,4 @@ _GENDER_CODES = {"1": "M", "男": "M", "m": "M", "male": "M", "2": "F", "女": "
 
 def gender_of(gend: Column) -> Column:
     """'M' or 'F' from NHSA `gend` (1 male, 2 female) or 男/女; unknown codes give null."""
-    mapping = F.create_map(*[F.lit(x) for kv in _GENDER_CODES.items() for x in kv])
-    return mapping[F.lower(F.trim(gend))]
+    return lookup(_GENDER_CODES, F.lower(F.trim(gend)))

@@ -1,1 +1,1 @@
-"""Pipeline stages: each module exposes `main(argv)` and reads -> transforms -> writes."""
+"""One module per stage (`python -m jobs.<stage>`, wired by catalogbridge.pipeline.stages)."""

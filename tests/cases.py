@@ -6,7 +6,8 @@ Zhejiang (330000) insured, Shanghai (310000) treatment, plus the reverse pair. N
   N6 普通门诊诊查 (11, diagnostic)
 Shanghai covers N1 N2 N3 N4 N6 (N5 at level 03); Zhejiang covers N2 N5, lists N1 and N4 at
 level 03 and lacks N3 and N6. So the pair (330000, 310000) has discrepant N1 N3 N4 N6 and the
-pair (310000, 330000) has N5.
+pair (310000, 330000) has N5. Shanghai's SH07 高压氧舱 matches no national item: it waits in
+the review queue with the 60 yuan billed under it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ CATALOG = [  # admdvs, item_code, item_name, chrgitm_lv, national_code
     ("330000", "ZJ02", "血常规检测", "01", ""),
     ("330000", "ZJ04", "立体定向放射治疗", "自费", ""),
     ("330000", "ZJ05", "普通针刺", "01", ""),
+    ("310000", "SH07", "高压氧舱", "01", ""),              # no candidate: the review queue
 ]
 HEADER = ("feedetl_sn,setl_id,mdtrt_id,psn_no,insuplc_admdvs,mdtrtarea_admvs,med_type,"
           "medins_list_codg,medins_list_name,det_item_fee_sumamt,fee_ocur_time,med_list_codg")
@@ -65,20 +67,49 @@ def settlement_lines() -> list[str]:
         line("1", "V1", "330100", "310100", "SH01", "心理咨询", "100"),
         line("19", "V9", "330100", "310100", "SH01", "心理咨询", "100", when="2022-12-31 23:59:59"),
         line("20", "V9", "990100", "310100", "SH01", "心理咨询", "100"),
+        # Clean, but its item awaits review: not counted, its fee is the queue's money at stake.
+        line("21", "V10", "330100", "310100", "SH07", "高压氧舱", "60"),
     ]
     return [HEADER, *rows]
 
 
 
-def write_inputs(root: Path) -> list[str]:
-    """Write the case's input files under `root`; return the pipeline arguments for them."""
+# Repeats that must not change any table, whichever row Spark happens to read first: N2
+# listed twice in the library (once with a description), and Hangzhou's city catalog
+# repeating Zhejiang items at the same level (folded into the province at province level;
+# the province's own row wins, so its spelling is the one matched).
+NATIONAL_REPEATS = [(N2, "血常规检测", "")]
+NATIONAL_DESCRIPTIONS = {N2: "含五分类"}
+CITY_CATALOG = [
+    ("330100", "ZJ02", "血常规检查", "甲类", ""),
+    ("330100", "ZJ05", "针刺（普通）", "01", ""),
+]
+
+
+def write_inputs(root: Path, *, shuffled: bool = False) -> list[str]:
+    """Write the case's input files under `root`; return the pipeline arguments for them.
+
+    `shuffled` writes the same rows in another order and the catalog files under names that
+    sort the other way round, so Spark reads them in a different order.
+    """
+    def ordered(rows: list[str]) -> list[str]:
+        return rows[::-1] if shuffled else rows
+
+    library = [f"{c},{n},{NATIONAL_DESCRIPTIONS.get(c, '')}" for c, n in NATIONAL]
+    library += [",".join(r) for r in NATIONAL_REPEATS]
     (root / "national.csv").write_text(
-        "item_code,item_name\n" + "".join(f"{c},{n}\n" for c, n in NATIONAL), encoding="utf-8")
+        "item_code,item_name,item_desc\n" + "".join(f"{r}\n" for r in ordered(library)),
+        encoding="utf-8")
     (root / "catalogs").mkdir(exist_ok=True)
-    (root / "catalogs" / "all.csv").write_text(
-        "admdvs,item_code,item_name,chrgitm_lv,national_code\n"
-        + "".join(",".join(r) + "\n" for r in CATALOG), encoding="utf-8")
-    (root / "settlements.csv").write_text("\n".join(settlement_lines()) + "\n", encoding="utf-8")
+    header = "admdvs,item_code,item_name,chrgitm_lv,national_code\n"
+    names = ("b_city.csv", "a_provinces.csv") if shuffled else ("a_city.csv", "b_provinces.csv")
+    for name, rows in zip(names, (CITY_CATALOG, CATALOG), strict=True):
+        (root / "catalogs" / name).write_text(
+            header + "".join(f"{r}\n" for r in ordered([",".join(r) for r in rows])),
+            encoding="utf-8")
+    lines = settlement_lines()
+    (root / "settlements.csv").write_text(
+        "\n".join([lines[0], *ordered(lines[1:])]) + "\n", encoding="utf-8")
     return [
         "--conf", "conf/local.yaml",
         "--set", f"inputs.national_items.path={root / 'national.csv'}",

@@ -1,18 +1,28 @@
-"""One local SparkSession for the whole test session, built by the project's own factory."""
+"""One local SparkSession for the whole test session, and the pipeline run once per case.
+
+Two cases are run once per test session and read by many tests: the hand-computed
+two-province case (tests/cases.py) and a small generated national case with its ground
+truth. A test that needs a failure or a second run works on a copy (`copy_case`).
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
-from catalogbridge.config import SparkSettings
-from catalogbridge.session import get_spark
+from catalogbridge.io.session import SparkSettings, get_spark
+from jobs import run_pipeline
+from synth.cli import main as generate
+from tests.cases import write_inputs
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 NHSA = SHARED / "data" / "nhsa"
+NATIONAL_ROWS = 20_000
 
 TEST_SPARK = SparkSettings(
     master="local[2]",
@@ -28,11 +38,62 @@ TEST_SPARK = SparkSettings(
 )
 
 
+@dataclass(frozen=True)
+class Case:
+    """A pipeline run: its inputs and output under `root`, and the arguments that made it."""
+
+    root: Path
+    args: list[str]
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    def table(self, spark: SparkSession, name: str) -> DataFrame:
+        return spark.read.format(_format(self.out / name)).load(str(self.out / name))
+
+
+def _format(path: Path) -> str:
+    return "delta" if (path / "_delta_log").is_dir() else "parquet"
+
+
+def copy_case(case: Case, target: Path) -> Case:
+    """The case's inputs and outputs copied to `target`, with arguments pointing there."""
+    shutil.copytree(case.root, target, dirs_exist_ok=True)
+    return Case(target, [a.replace(str(case.root), str(target)) for a in case.args])
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     session = get_spark(TEST_SPARK)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def two_provinces(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """The hand-computed case of tests/cases.py through every stage, once."""
+    root = tmp_path_factory.mktemp("two_provinces")
+    case = Case(root, write_inputs(root))
+    assert run_pipeline.main([*case.args, "--set", "run_id=test-run"]) == 0
+    return case
+
+
+@pytest.fixture(scope="session")
+def national_case(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """A small generated national case (31 provinces) through every stage, once."""
+    root = tmp_path_factory.mktemp("national")
+    data = root / "data"
+    assert generate(["--out", str(data), "--rows", str(NATIONAL_ROWS), "--quiet"]) == 0
+    case = Case(root, [
+        "--conf", "conf/local.yaml",
+        "--set", f"inputs.national_items.path={data / 'national_items.csv'}",
+        "--set", f"inputs.catalogs.path={data / 'catalogs'}",
+        "--set", f"inputs.settlements.path={data / 'settlements'}",
+        "--set", f"output.path={root / 'out'}", "--set", "output.charts=false",
+    ])
+    assert run_pipeline.main(case.args) == 0
+    return case
 
 
 @pytest.fixture(scope="session")

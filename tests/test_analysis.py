@@ -7,14 +7,9 @@ from decimal import Decimal
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from catalogbridge.analysis import (
-    class_summary,
-    discrepant_items,
-    item_stats,
-    province_pairs,
-    region_coverage,
-    scenario_results,
-)
+from catalogbridge.transforms.discrepancy import discrepant_items, region_coverage
+from catalogbridge.transforms.scenarios import class_summary, province_pairs, scenario_results
+from catalogbridge.transforms.statistics import item_stats
 
 D = Decimal
 A, B, C = "003101000010000", "002501000010000", "003302000010000"
@@ -63,7 +58,7 @@ def test_level_03_and_absent_are_both_not_covered(spark: SparkSession) -> None:
         ("330000", "310000", A, "心理咨询", "3", "31", "therapeutic", 4, D("40.00"), 7, D("70.00")),
         ("330000", "310000", C, "颅内手术", "3", "33", "therapeutic", 1, D("900.00"), 0, D("0.00")),
     ], DISCREPANT_SCHEMA)
-    got = discrepant_items(stats, coverage, national)
+    got = discrepant_items(stats, coverage=coverage, national=national)
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -71,9 +66,9 @@ def test_a_pair_with_no_discrepant_items_still_gets_its_schemes(spark: SparkSess
     coverage = _coverage(spark, [("310000", A, True), ("330000", A, True)])
     stats = spark.createDataFrame([("330000", "310000", A, 4, D("40.00"), 4)], STATS_SCHEMA)
     national = spark.createDataFrame([(A, "心理咨询")], "national_code string, national_name string")
-    discrepant = discrepant_items(stats, coverage, national)
+    discrepant = discrepant_items(stats, coverage=coverage, national=national)
     assert discrepant.count() == 0
-    got = scenario_results(discrepant, province_pairs(stats), spark=spark, thresholds=[0, 1])
+    got = scenario_results(discrepant, pairs=province_pairs(stats), spark=spark, thresholds=[0, 1])
     expected = spark.createDataFrame([
         ("330000", "310000", 1, 0, 0, 0, None, D("0.00"), None),
         ("330000", "310000", 2, 1, 0, 0, None, D("0.00"), None),
@@ -94,7 +89,7 @@ def _discrepant(spark: SparkSession) -> DataFrame:
 
 def test_threshold_edges_and_scope(spark: SparkSession) -> None:
     pairs = spark.createDataFrame([("330000", "310000")], "insured_admdvs string, treatment_admdvs string")
-    got = scenario_results(_discrepant(spark), pairs, spark=spark, thresholds=[0, 100, 200, 201])
+    got = scenario_results(_discrepant(spark), pairs=pairs, spark=spark, thresholds=[0, 100, 200, 201])
     # therapeutic: I1 (150 visits, 1500), I2 (100, 400), I3 (200, 600); I4 is diagnostic.
     expected = spark.createDataFrame([
         ("330000", "310000", 1, 0, 3, 450, 100.0, D("2500.00"), 0.0),
@@ -105,7 +100,7 @@ def test_threshold_edges_and_scope(spark: SparkSession) -> None:
        "item_count long, visits long, visits_retention_pct double, added_spend decimal(22,2), "
        "spend_decline_pct double")
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
-    everything = scenario_results(_discrepant(spark), pairs, spark=spark, thresholds=[0],
+    everything = scenario_results(_discrepant(spark), pairs=pairs, spark=spark, thresholds=[0],
                                   scope="all").select("item_count", "visits", "added_spend")
     assert everything.collect()[0].asDict() == {"item_count": 4, "visits": 1450,
                                                "added_spend": D("2600.00")}

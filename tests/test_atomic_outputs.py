@@ -1,54 +1,63 @@
-"""A run that fails half-way leaves the previous run's tables as they were; re-runs agree."""
+"""A run that fails half-way leaves the previous run's tables as they were; tables do not
+depend on the order rows and files are read in."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import discrepancy, run_pipeline
-from jobs.stage import StageContext
+from catalogbridge.names import DISCREPANT_ITEMS
+from catalogbridge.pipeline import stages
+from jobs import run_pipeline
 from tests.cases import write_inputs
+from tests.conftest import Case, copy_case
 
 TABLES = ("national_items", "catalog_mapping", "settlements_clean", "settlements_quarantine",
-          "item_stats", "discrepant_items", "scenario_results", "class_summary")
+          "reconciliation", "review_queue", "item_stats", "discrepant_items",
+          "scenario_results", "class_summary")
 
 
-def _snapshot(spark: SparkSession, out: Path) -> dict[str, DataFrame]:
+def _snapshot(spark: SparkSession, case: Case) -> dict[str, DataFrame]:
     """The tables' current contents as in-memory frames (not cached plans over the files)."""
-    tables = {name: spark.read.parquet(str(out / name)).drop("run_id") for name in TABLES}
+    tables = {name: case.table(spark, name).drop("run_id", "_source_file") for name in TABLES}
     return {name: spark.createDataFrame(df.collect(), df.schema) for name, df in tables.items()}
 
 
-def test_failure_midway_keeps_previous_tables_and_reruns_agree(
-        spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    args = write_inputs(tmp_path)
-    out = tmp_path / "out"
-    assert run_pipeline.main([*args, "--set", "run_id=first"]) == 0
-    before = _snapshot(spark, out)
-
-    # A second run on fewer settlement rows fails after four stages have written tables.
+def test_failure_midway_keeps_previous_tables(
+        spark: SparkSession, two_provinces: Case, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    case = copy_case(two_provinces, tmp_path)
+    before = _snapshot(spark, case)
+    # A second run on fewer settlement rows fails after six stages have written tables.
     fewer = tmp_path / "fewer.csv"
     lines = (tmp_path / "settlements.csv").read_text(encoding="utf-8").splitlines()
     fewer.write_text("\n".join(lines[:8]) + "\n", encoding="utf-8")
 
-    def fail(ctx: StageContext) -> None:
+    def fail(**_: object) -> dict[str, object]:
         raise RuntimeError("disk full (simulated)")
 
-    monkeypatch.setattr(discrepancy, "run", fail)
+    failing = tuple(dataclasses.replace(s, node=fail) if DISCREPANT_ITEMS in s.outputs else s
+                    for s in stages.STAGES)
+    monkeypatch.setattr(stages, "STAGES", failing)
     with pytest.raises(RuntimeError, match="simulated"):
-        run_pipeline.main([*args, "--set", "run_id=second",
+        run_pipeline.main([*case.args, "--set", "run_id=second",
                            "--set", f"inputs.settlements.path={fewer}"])
-    assert not (out / "_staging").exists(), "the failed run's staged tables are dropped"
-    after = _snapshot(spark, out)
+    assert not (case.out / "_staging").exists(), "the failed run's staged tables are dropped"
+    after = _snapshot(spark, case)
     for name in TABLES:
         assert_df_equality(after[name], before[name], ignore_row_order=True)
 
-    # Re-running the same inputs gives the same tables.
-    monkeypatch.undo()
-    assert run_pipeline.main([*args, "--set", "run_id=third"]) == 0
-    again = _snapshot(spark, out)
+
+def test_tables_do_not_depend_on_read_order(spark: SparkSession, two_provinces: Case,
+                                            tmp_path: Path) -> None:
+    """The same rows in reversed order, catalog files named to sort the other way round:
+    repeated catalog and library rows resolve the same way, every table is the same."""
+    case = Case(tmp_path, write_inputs(tmp_path, shuffled=True))
+    assert run_pipeline.main([*case.args, "--set", "run_id=shuffled"]) == 0
+    first, again = _snapshot(spark, two_provinces), _snapshot(spark, case)
     for name in TABLES:
-        assert_df_equality(again[name], before[name], ignore_row_order=True)
+        assert_df_equality(again[name], first[name], ignore_row_order=True)

@@ -9,25 +9,22 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from catalogbridge.config import QualityConfig
-from catalogbridge.io import load_supervision_limits
+from catalogbridge.quality.rules import QualitySettings, load_supervision_limits
 from jobs import run_pipeline
-from tests.cases import write_inputs
+from tests.conftest import Case, copy_case
 
 TABLES = ("national_items", "catalog_mapping", "settlements_clean", "item_stats",
           "scenario_results")
 
 
 @pytest.fixture(scope="module")
-def good_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    root = tmp_path_factory.mktemp("bad_inputs")
-    args = write_inputs(root)
-    assert run_pipeline.main([*args, "--set", "run_id=good"]) == 0
-    return root, args
+def good_run(two_provinces: Case, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """A copy of the session's good run: the bad runs below must leave its tables alone."""
+    return copy_case(two_provinces, tmp_path_factory.mktemp("bad_inputs"))
 
 
-def _contents(spark: SparkSession, out: Path) -> dict[str, list[tuple[object, ...]]]:
-    return {t: sorted((tuple(r) for r in spark.read.parquet(str(out / t)).collect()), key=repr)
+def _contents(spark: SparkSession, case: Case) -> dict[str, list[tuple[object, ...]]]:
+    return {t: sorted((tuple(r) for r in case.table(spark, t).collect()), key=repr)
             for t in TABLES}
 
 
@@ -46,7 +43,7 @@ BAD_INPUTS: list[tuple[str, str, Callable[[Path], None], list[str]]] = [
     ("empty input", "settlements.csv",
      lambda p: _rewrite(p, lambda t: t.splitlines()[0] + "\n"),
      ["inputs.settlements", "no data rows"]),
-    ("catalog coverage conflict", "catalogs/all.csv",
+    ("catalog coverage conflict", "catalogs/b_provinces.csv",
      lambda p: _rewrite(p, lambda t: t + "330000,ZJ05,普通针刺,03,\n"),
      ["inputs.catalogs", "330000 ZJ05 as 01/03", "keep one row per code and region"]),
     ("national duplicates", "national.csv",
@@ -58,11 +55,11 @@ BAD_INPUTS: list[tuple[str, str, Callable[[Path], None], list[str]]] = [
 @pytest.mark.parametrize(("kind", "file", "damage", "expected"), BAD_INPUTS,
                          ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_message_and_prior_outputs_intact(
-        spark: SparkSession, good_run: tuple[Path, list[str]], tmp_path: Path,
+        spark: SparkSession, good_run: Case, tmp_path: Path,
         capsys: pytest.CaptureFixture[str], kind: str, file: str,
         damage: Callable[[Path], None], expected: list[str]) -> None:
-    root, args = good_run
-    before = _contents(spark, root / "out")
+    root, args = good_run.root, good_run.args
+    before = _contents(spark, good_run)
     original = (root / file).read_bytes()
     damage(root / file)
     try:
@@ -72,7 +69,7 @@ def test_bad_input_message_and_prior_outputs_intact(
     err = capsys.readouterr().err
     for fragment in expected:
         assert fragment in err, f"{kind}: {fragment!r} not in {err!r}"
-    assert _contents(spark, root / "out") == before
+    assert _contents(spark, good_run) == before
     assert not (root / "out" / "_staging").exists()
 
 
@@ -83,7 +80,7 @@ def test_bad_conf_value_stops_before_spark_work(capsys: pytest.CaptureFixture[st
 
 
 def test_real_smart_supervision_lists_load(spark: SparkSession, nhsa_dir: Path) -> None:
-    quality = QualityConfig(gender_limited_items=str(nhsa_dir / "items_gender_limited.tsv"),
+    quality = QualitySettings(gender_limited_items=str(nhsa_dir / "items_gender_limited.tsv"),
                             age_limited_items=str(nhsa_dir / "items_age_limited.tsv"),
                             age_limits={"新生儿": 0, "婴幼儿": 2, "儿童": 17})
     limits = load_supervision_limits(spark, quality)
@@ -95,7 +92,7 @@ def test_real_smart_supervision_lists_load(spark: SparkSession, nhsa_dir: Path) 
 
 
 def test_age_list_with_an_unknown_group_names_the_key(spark: SparkSession, nhsa_dir: Path) -> None:
-    quality = QualityConfig(age_limited_items=str(nhsa_dir / "items_age_limited.tsv"),
+    quality = QualitySettings(age_limited_items=str(nhsa_dir / "items_age_limited.tsv"),
                             age_limits={"儿童": 17})
     with pytest.raises(ValueError, match=r"add them under quality\.age_limits"):
         load_supervision_limits(spark, quality)

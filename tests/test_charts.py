@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from catalogbridge.charts import chart_texts, find_cjk_font, missing_glyphs, scheme_chart
+from catalogbridge.reporting.charts import chart_texts, find_cjk_font, missing_glyphs, scheme_chart
 
 SCHEMES = pd.DataFrame({"scheme": [1, 2], "threshold": [0, 100], "visits": [1000, 400],
                         "added_spend": [1_234_567.0, 234_567.0]})

@@ -9,7 +9,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from catalogbridge.cleaning import (
+from catalogbridge.io.contracts import SETTLEMENTS
+from catalogbridge.io.readers import conform_to_contract
+from catalogbridge.matching.catalog import catalog_region_list
+from catalogbridge.names import SOURCE_FILE
+from catalogbridge.quality.rules import RuleSettings, rule_severities
+from catalogbridge.transforms.cleaning import (
+    AnalysisSettings,
+    Period,
     clean_rows,
     quarantined_rows,
     rule_checks,
@@ -19,11 +26,6 @@ from catalogbridge.cleaning import (
     with_regions,
     with_supervision_limits,
 )
-from catalogbridge.config import RuleConfig
-from catalogbridge.contracts import SETTLEMENTS
-from catalogbridge.io import SOURCE_FILE, conform_to_contract
-from catalogbridge.mapping import catalog_region_list
-from catalogbridge.rules import DUPLICATE_FEEDETL_SN, rule_severities
 
 COLUMNS = ["feedetl_sn", "mdtrt_id", "insuplc_admdvs", "mdtrtarea_admvs", "med_type",
            "medins_list_codg", "medins_list_name", "det_item_fee_sumamt", "fee_ocur_time",
@@ -70,14 +72,12 @@ def settlements(spark: SparkSession) -> DataFrame:
     return conform_to_contract(raw, SETTLEMENTS)
 
 
-def tagged(spark: SparkSession, severities: dict[str, str] | None = None) -> DataFrame:
-    """Every row of ROWS tagged, duplicates ranked among all rows (the plain plan)."""
-    severities = severities if severities is not None else rule_severities({})
-    return tag(settlements(spark), severities)
+ANALYSIS = AnalysisSettings(period=Period(dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
+                            med_types=["21"])
 
 
-def tag(rows: DataFrame, severities: dict[str, str]) -> DataFrame:
-    spark = rows.sparkSession
+def references(spark: SparkSession) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Catalog mapping, national codes and smart-supervision limits of the rows above."""
     mapping = spark.createDataFrame(
         [("310000", "SH01", "003101000010000"), ("330000", "ZJ01", "003101000010000"),
          ("310000", "SH02", "002703000010000"), ("310000", "SH03", "001302000010000")],
@@ -85,9 +85,17 @@ def tag(rows: DataFrame, severities: dict[str, str]) -> DataFrame:
     national = spark.createDataFrame([("003101000010000",)], "national_code string")
     limits = spark.createDataFrame([("002703000010000", "女", None), ("001302000010000", None, 17)],
                                    "national_code string, limit_gender string, limit_age_max int")
-    rules = rule_checks(period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 12, 31),
-                        med_types=["21"])
-    return (rows.transform(with_regions, region_level="province")
+    return mapping, national, limits
+
+
+def tagged(spark: SparkSession, severities: dict[str, str] | None = None) -> DataFrame:
+    """Every row of ROWS tagged, duplicates ranked among all rows (the plain plan, one
+    shuffle of every row: the reference the pipeline's plan is compared with)."""
+    severities = severities if severities is not None else rule_severities({})
+    mapping, national, limits = references(spark)
+    rules = rule_checks(period_start=ANALYSIS.period.start, period_end=ANALYSIS.period.end,
+                        med_types=ANALYSIS.med_types)
+    return (settlements(spark).transform(with_regions, region_level="province")
             .transform(with_item_mapping, catalogs=catalog_region_list(mapping),
                        mapping=mapping, national_codes=national)
             .transform(with_supervision_limits, limits=limits)
@@ -137,9 +145,9 @@ def test_clean_and_quarantine_split_every_row_once(spark: SparkSession) -> None:
 
 def test_rules_can_be_switched_off_or_set_to_flag(spark: SparkSession) -> None:
     severities = rule_severities({
-        "fee_not_positive": RuleConfig(severity="flag"),
-        "duplicate_feedetl_sn": RuleConfig(enabled=False),
-        "gender_limited_item": RuleConfig(severity="drop"),
+        "fee_not_positive": RuleSettings(severity="flag"),
+        "duplicate_feedetl_sn": RuleSettings(enabled=False),
+        "gender_limited_item": RuleSettings(severity="drop"),
     })
     got = (tagged(spark, severities).where(F.col("feedetl_sn").isin("1", "4", "20", "24"))
            .select("feedetl_sn", F.array_sort("reasons").alias("reasons"),
@@ -154,8 +162,8 @@ def test_rules_can_be_switched_off_or_set_to_flag(spark: SparkSession) -> None:
 def test_ranking_only_repeated_serials_keeps_the_same_rows(spark: SparkSession) -> None:
     """The pipeline's plan shuffles only rows whose serial repeats; every row ends up the same
     as when all rows are ranked by serial number."""
-    severities = rule_severities({})
-    checks = {code: sev for code, sev in severities.items() if code != DUPLICATE_FEEDETL_SN}
-    lean = tag_settlements(settlements(spark), tag=lambda rows: tag(rows, checks),
-                           severities=severities)
+    mapping, national, limits = references(spark)
+    lean = tag_settlements(settlements(spark), catalogs=catalog_region_list(mapping),
+                           mapping=mapping, national_codes=national, limits=limits,
+                           analysis=ANALYSIS, severities=rule_severities({}))
     assert_df_equality(lean, tagged(spark), ignore_row_order=True, ignore_nullable=True)

@@ -30,8 +30,8 @@ import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
-from catalogbridge.synth.cli import main as generate
 from jobs import run_pipeline
+from synth.cli import main as generate
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from catalogbridge.config import ConfigError, load_config
+from catalogbridge.pipeline.config import load_config
+from catalogbridge.settings import ConfigError
 
 
 def test_local_overlay_extends_base() -> None:

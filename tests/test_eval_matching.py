@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from catalogbridge.evaluation import (
+from synth.evaluation import (
     evaluate,
     local_variants,
     scored_items,
@@ -79,9 +79,10 @@ def test_local_variants_change_spelling_not_meaning() -> None:
         assert core.lower()[:2] in after.lower() or core[:2] in after
 
 
+@pytest.mark.slow  # a separate Spark run; CI also runs `make eval-matching`
 def test_eval_script_on_generated_data(tmp_path: Path) -> None:
     data = tmp_path / "synth"
-    subprocess.run([sys.executable, "-m", "catalogbridge.synth", "--out", str(data),
+    subprocess.run([sys.executable, "-m", "synth", "--out", str(data),
                     "--rows", "3000", "--items", "2000", "--seed", "3", "--quiet"],
                    check=True, cwd=ROOT)
     report = tmp_path / "eval.json"

@@ -8,39 +8,19 @@ mistake), the pipeline's visits and fees equal the generator's expected figures 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
-import pytest
 from pyspark.sql import SparkSession
 
-from catalogbridge.synth.cli import main as generate
-from jobs import run_pipeline
-
-ROWS = 20_000
+from tests.conftest import Case
 
 
-@pytest.fixture(scope="module")
-def national_case(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("national")
-    assert generate(["--out", str(root / "data"), "--rows", str(ROWS), "--quiet"]) == 0
-    code = run_pipeline.main([
-        "--conf", "conf/local.yaml",
-        "--set", f"inputs.national_items.path={root / 'data' / 'national_items.csv'}",
-        "--set", f"inputs.catalogs.path={root / 'data' / 'catalogs'}",
-        "--set", f"inputs.settlements.path={root / 'data' / 'settlements'}",
-        "--set", f"output.path={root / 'out'}", "--set", "output.charts=false",
-    ])
-    assert code == 0
-    return root
+def _table(spark: SparkSession, case: Case, name: str) -> pd.DataFrame:
+    return case.table(spark, name).toPandas()
 
 
-def _table(spark: SparkSession, root: Path, name: str) -> pd.DataFrame:
-    return spark.read.parquet(str(root / "out" / name)).toPandas()
-
-
-def test_quarantine_matches_the_manifest(spark: SparkSession, national_case: Path) -> None:
-    manifest = json.loads((national_case / "data" / "manifest.json").read_text(encoding="utf-8"))
+def test_quarantine_matches_the_manifest(spark: SparkSession, national_case: Case) -> None:
+    manifest = json.loads((national_case.root / "data" / "manifest.json").read_text(encoding="utf-8"))
     dirty = manifest["dirty_rows"]
     quarantine = _table(spark, national_case, "settlements_quarantine")
     got = quarantine["reason"].value_counts().to_dict()
@@ -56,8 +36,8 @@ def test_quarantine_matches_the_manifest(spark: SparkSession, national_case: Pat
 
 
 def test_item_stats_equal_ground_truth_where_mapping_is_right(
-        spark: SparkSession, national_case: Path) -> None:
-    truth = pd.read_csv(national_case / "data" / "ground_truth" / "catalog_truth.csv", dtype=str)
+        spark: SparkSession, national_case: Case) -> None:
+    truth = pd.read_csv(national_case.root / "data" / "ground_truth" / "catalog_truth.csv", dtype=str)
     mapping = _table(spark, national_case, "catalog_mapping")
     joined = mapping.merge(truth, left_on=["catalog_admdvs", "local_code"],
                            right_on=["admdvs", "item_code"], validate="one_to_one")
@@ -73,7 +53,7 @@ def test_item_stats_equal_ground_truth_where_mapping_is_right(
     # A code is exact in region R when its own item was mapped to it and no other item was.
     exact_codes = (set(zip(right["catalog_region"], right["national_code"], strict=True))
                    - set(zip(wrong["catalog_region"], wrong["national_code"], strict=True)))
-    expected = pd.read_csv(national_case / "data" / "ground_truth" / "expected_item_stats.csv",
+    expected = pd.read_csv(national_case.root / "data" / "ground_truth" / "expected_item_stats.csv",
                            dtype={"insured_admdvs": str, "treatment_admdvs": str,
                                   "national_code": str})
     exact = expected[[(t, c) in exact_codes for t, c in

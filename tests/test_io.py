@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
-from catalogbridge.config import InputSpec, OutputConfig
-from catalogbridge.contracts import CATALOGS, NATIONAL_ITEMS
-from catalogbridge.io import InputError, TableStore, read_input, resolve_table_format
+from catalogbridge.io.contracts import CATALOGS, NATIONAL_ITEMS
+from catalogbridge.io.readers import InputError, InputSpec, read_input
+from catalogbridge.io.store import OutputSettings, TableStore, resolve_table_format
 
 
 def test_csv_with_bom_renamed_headers_and_gb18030(spark: SparkSession, tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_delta_without_jars_is_an_error_and_auto_falls_back(spark: SparkSession,
                                                             tmp_path: Path) -> None:
     with pytest.raises(InputError, match="Delta Lake classes are not on the class path"):
         resolve_table_format("delta", False)
-    store = TableStore(spark, OutputConfig(path=str(tmp_path), format="auto"))
+    store = TableStore(spark, OutputSettings(path=str(tmp_path), format="auto"))
     assert store.format == "parquet"  # these machines reach no Maven repository
     store.write(spark.createDataFrame([(1,)], "x int"), "t")
     assert store.read("t").collect()[0]["x"] == 1

@@ -12,9 +12,9 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from rapidfuzz import fuzz
 
-from catalogbridge.mapping import map_catalog
+from catalogbridge.matching.catalog import map_catalog
 from udfs.candidates import CandidateIndex, PairStats, ScoringKeys
-from udfs.matching import MatchParams, NationalLibrary, map_items
+from udfs.matching import Execution, MatchParams, NationalLibrary, map_items
 
 LIB = NationalLibrary(
     codes=["003101000010000", "003101000010100", "002501000010000", "003310000010000",
@@ -172,8 +172,8 @@ def test_blocking_and_prefilter_do_not_change_decisions() -> None:
     names = ["腹腔镜胆囊切除术", "经颅磁刺激治疗(次)", "心理咨询团", "血清总胆红素", "汉密尔顿焦虑量表"]
     codes = ["331000001", "340200001", "X", "Y", "311500002"]
     fast = map_items(codes, names, [None] * 5, LIB, PARAMS)
-    slow = map_items(codes, names, [None] * 5, LIB,
-                     MatchParams(blocking=False, prefilter=False, prefilter_score=0.0))
+    slow = map_items(codes, names, [None] * 5, LIB, MatchParams(blocking=False, prefilter_score=0.0),
+                     execution=Execution(prefilter=False))
     cols = ["national_code", "method", "review_status", "candidate_code"]
     pd.testing.assert_frame_equal(fast[cols], slow[cols])
 

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import pytest
 
-from catalogbridge.config import ConfigError, load_config
-from jobs.map_catalogs import match_params, normalizer_for
+from catalogbridge.matching.catalog import load_synonyms
+from catalogbridge.pipeline.config import load_config
+from catalogbridge.settings import ConfigError
+from udfs.matching import MatchParams, NationalLibrary, map_items
+
+LIBRARY = NationalLibrary(["003101000010000", "002503000010000"], ["心理咨询", "血清总胆红素测定"])
 
 
-def test_defaults_reach_the_matcher() -> None:
+def test_conf_values_are_the_matchers_parameters() -> None:
     cfg = load_config("conf/local.yaml")
-    params = match_params(cfg.matching)
-    assert (params.accept_score, params.review_score, params.top_k, params.shortlist,
-            params.prefilter_score, params.block_min_score, params.blocking) == (
-        92.0, 70.0, 5, 10, 70.0, 92.0, True)
-    assert cfg.matching.decisions_path is None
-    assert normalizer_for(cfg.matching)("血清总胆红素检测费") == "总胆红素测定"
+    assert isinstance(cfg.matching, MatchParams), "no adapter: the conf section is the params"
+    assert (cfg.matching.accept_score, cfg.matching.review_score, cfg.matching.top_k,
+            cfg.matching.shortlist, cfg.matching.prefilter_score, cfg.matching.block_min_score,
+            cfg.matching.blocking, cfg.matching.decisions_path) == (
+        92.0, 70.0, 5, 10, 70.0, 92.0, True, None)
+    assert load_synonyms(cfg.matching.synonyms_path)("血清总胆红素检测费") == "总胆红素测定"
+
+
+@pytest.mark.parametrize(("override", "method", "status"), [
+    ("matching.accept_score=92", "fuzzy_auto", "auto"),
+    ("matching.accept_score=99", "unmatched", "needs_review"),
+    ("matching.review_score=98", "unmatched", "no_candidate"),
+])
+def test_a_conf_override_changes_the_decision(override: str, method: str, status: str) -> None:
+    """血清总胆红素测定仪 scores 94.1 against 血清总胆红素测定: the thresholds in conf decide."""
+    params = load_config("conf/local.yaml", [override, "matching.accept_score=99"]
+                         if "review" in override else [override]).matching
+    got = map_items(["X"], ["血清总胆红素测定仪"], [None], LIBRARY, params)
+    assert (got.loc[0, "method"], got.loc[0, "review_status"]) == (method, status)
 
 
 @pytest.mark.parametrize(("override", "message"), [
@@ -32,12 +49,12 @@ def test_bad_values_name_the_key(override: str, message: str) -> None:
 
 def test_synonyms_path_null_means_no_lists() -> None:
     cfg = load_config("conf/local.yaml", ["matching.synonyms_path=null"])
-    assert normalizer_for(cfg.matching)("血清总胆红素检测费") == "血清总胆红素检测"
+    assert load_synonyms(cfg.matching.synonyms_path)("血清总胆红素检测费") == "血清总胆红素检测"
 
 
 def test_missing_synonym_file_is_a_clear_input_error() -> None:
-    from catalogbridge.io import InputError
+    from catalogbridge.io.readers import InputError
 
     cfg = load_config("conf/local.yaml", ["matching.synonyms_path=conf/nope.yaml"])
     with pytest.raises(InputError, match=r"synonyms_path: no file at 'conf/nope\.yaml'"):
-        normalizer_for(cfg.matching)
+        load_synonyms(cfg.matching.synonyms_path)

@@ -10,14 +10,14 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from catalogbridge.quality import (
+from catalogbridge.pipeline.cli import run_main
+from catalogbridge.quality.reconciliation import (
     ReconciliationError,
     check_reconciliation,
     reconciliation,
-    share_changes,
 )
-from jobs import run_pipeline
-from tests.cases import write_inputs
+from catalogbridge.quality.report import share_changes
+from tests.conftest import Case, copy_case
 
 SCHEMA = "_source_file string, mdtrtarea_admvs string, det_item_fee_sumamt decimal(18,2)"
 D = Decimal
@@ -80,29 +80,31 @@ def test_share_changes_alert_above_the_threshold() -> None:
     assert all(c["previous_share_pct"] is None and not c["alert"] for c in first_run)
 
 
-def test_quality_report_of_two_runs(spark: SparkSession, tmp_path: Path) -> None:
-    args = write_inputs(tmp_path)
-    exports = tmp_path / "out" / "exports"
-    assert run_pipeline.main([*args, "--set", "run_id=run1"]) == 0
+def test_quality_report_of_two_runs(two_provinces: Case, tmp_path: Path) -> None:
+    case = copy_case(two_provinces, tmp_path)
+    exports = case.out / "exports"
     first = json.loads((exports / "quality_report.json").read_text(encoding="utf-8"))
-    assert first["totals"] == {"input_rows": 21, "clean_rows": 16, "quarantined_rows": 5,
-                               "balanced": True, "mapped_rows_pct": 100.0,
-                               "mapped_fee_pct": 100.0}
+    # 16 of 17 clean rows have a code; SH07's 60 yuan await review: 49,615 of 49,675 yuan.
+    assert first["totals"] == {"input_rows": 22, "clean_rows": 17, "quarantined_rows": 5,
+                               "balanced": True, "mapped_rows_pct": 94.12,
+                               "mapped_fee_pct": 99.88}
     assert first["previous_run_id"] is None
     reasons = {r["reason"]: r["rows"] for r in first["quarantine_by_reason"]}
     assert reasons == {"duplicate_feedetl_sn": 1, "fee_not_positive": 1, "missing_item_code": 1,
                        "out_of_period": 1, "unknown_region": 1}
     # A second run on only the first six rows: Shanghai's share of every reason drops to 0.
+    # Only the stages the report reads are run again.
     lines = (tmp_path / "settlements.csv").read_text(encoding="utf-8").splitlines()
     (tmp_path / "settlements.csv").write_text("\n".join(lines[:7]) + "\n", encoding="utf-8")
-    assert run_pipeline.main([*args, "--set", "run_id=run2"]) == 0
+    assert run_main([*case.args, "--set", "run_id=run2"], "",
+                    ["clean_settlements", "reconcile", "quality_report"]) == 0
     second = json.loads((exports / "quality_report.json").read_text(encoding="utf-8"))
-    assert second["previous_run_id"] == "run1"
+    assert second["previous_run_id"] == "test-run"
     alerts = {(c["region"], c["reason"]) for c in second["share_changes"] if c["alert"]}
     assert ("310000", "fee_not_positive") in alerts
     assert second["previous_totals"] == first["totals"]
     markdown = (exports / "quality_report.md").read_text(encoding="utf-8")
     assert "| 310000 | fee_not_positive |" in markdown
-    assert "| input rows | 6 | 21 |" in markdown
+    assert "| input rows | 6 | 22 |" in markdown
     assert sorted(p.name for p in (exports / "quality_history").iterdir()) == [
-        "run1.json", "run2.json"]
+        "run2.json", "test-run.json"]

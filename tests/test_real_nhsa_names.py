@@ -7,11 +7,10 @@ from pathlib import Path
 import pandas as pd
 from pyspark.sql import SparkSession
 
-from catalogbridge.config import InputSpec
-from catalogbridge.contracts import NATIONAL_ITEMS
-from catalogbridge.evaluation import evaluate, local_variants, scored_items
-from catalogbridge.io import read_input
-from catalogbridge.mapping import national_library_table
+from catalogbridge.io.contracts import NATIONAL_ITEMS
+from catalogbridge.io.readers import InputSpec, read_input
+from catalogbridge.matching.catalog import national_library_table
+from synth.evaluation import evaluate, local_variants, scored_items
 from udfs.matching import MatchParams, NationalLibrary, map_items
 from udfs.normalize import load_normalizer
 

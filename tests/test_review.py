@@ -10,11 +10,14 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from catalogbridge.config import load_config
-from catalogbridge.review import DecisionError, apply_decisions, read_decisions, review_queue
-from jobs import clean_settlements, ingest_national, map_catalogs
-from jobs import review_queue as review_stage
-from jobs.stage import build_context
+from catalogbridge.matching.review import (
+    DecisionError,
+    apply_decisions,
+    decision_date,
+    read_decisions,
+    review_queue,
+)
+from catalogbridge.pipeline.cli import run_main
 from udfs.normalize import load_normalizer
 
 NORM = load_normalizer(Path(__file__).resolve().parents[1] / "conf" / "synonyms.yaml")
@@ -94,6 +97,32 @@ def test_yaml_decisions_and_clear_errors(tmp_path: Path) -> None:
         read_decisions(bad, NORM)
 
 
+@pytest.mark.parametrize(("written", "iso"), [
+    ("2024-03-09", "2024-03-09"), ("2024/3/9", "2024-03-09"), ("2024.3.9", "2024-03-09"),
+    ("20240309", "2024-03-09"), ("2024/3/9 14:05", "2024-03-09"), ("45360", "2024-03-09"),
+    ("45360.0", "2024-03-09"), (45362, "2024-03-11"), ("", None), (None, None),
+])
+def test_decision_dates_in_the_forms_excel_writes(written: object, iso: str | None) -> None:
+    assert decision_date(written, "d.csv row 2") == iso
+
+
+def test_latest_decision_wins_across_date_spellings(tmp_path: Path) -> None:
+    """As text, 2024/3/9 sorts after 2024-03-10; as dates, the 10th is the later decision."""
+    path = tmp_path / "d.csv"
+    path.write_text("catalog_region,local_code,local_name,action,candidate,reviewer,decided_on\n"
+                    "310000,A,胆红素检测,accept,2,王芳,2024-03-10\n"
+                    "310000,A,胆红素检测,accept,1,李雷,2024/3/9\n"
+                    "330000,E,直接胆红素,accept,1,李雷,45360\n"
+                    "330000,E,直接胆红素,accept,2,王芳,2024/3/8\n", encoding="utf-8")
+    got = read_decisions(path, NORM).sort_values("local_code")
+    assert got[["local_code", "decision_candidate", "decided_by", "decided_on"]].values.tolist() == [
+        ["A", 2, "王芳", "2024-03-10"], ["E", 1, "李雷", "2024-03-09"]]
+    path.write_text("catalog_region,local_code,local_name,action,candidate,decided_on\n"
+                    "310000,A,胆红素检测,accept,2,next week\n", encoding="utf-8")
+    with pytest.raises(DecisionError, match="row 2: decided_on 'next week' is not a date"):
+        read_decisions(path, NORM)
+
+
 def test_apply_decisions(spark: SparkSession, tmp_path: Path) -> None:
     decisions = read_decisions(_write_decisions(tmp_path / "d.csv"), NORM)
     got = apply_decisions(_mapping(spark), decisions, _national(spark), spark).select(
@@ -160,10 +189,9 @@ def test_decisions_loop_through_the_stages(spark: SparkSession, tmp_path: Path) 
                  "run_id=r1"]
 
     def run(extra: list[str]) -> pd.DataFrame:
-        ctx = build_context(load_config("conf/local.yaml", overrides + extra))
-        for stage in (ingest_national, map_catalogs, clean_settlements, review_stage):
-            stage.run(ctx)
-        ctx.store.commit()
+        args = ["--conf", "conf/local.yaml", *[a for o in overrides + extra for a in ("--set", o)]]
+        assert run_main(args, "", ["ingest_national", "map_catalogs", "clean_settlements",
+                                   "review_queue"]) == 0
         return pd.read_csv(tmp_path / "out" / "exports" / "review_queue.csv", dtype=str,
                            encoding="utf-8-sig", keep_default_na=False)
 
@@ -176,6 +204,8 @@ def test_decisions_loop_through_the_stages(spark: SparkSession, tmp_path: Path) 
     queue.to_csv(tmp_path / "decisions.csv", index=False, encoding="utf-8-sig")
     queue = run([f"matching.decisions_path={tmp_path / 'decisions.csv'}"])
     assert queue.empty
-    mapping = spark.read.parquet(str(tmp_path / "out" / "catalog_mapping")).where(
+    mapping = spark.read.format("delta" if (tmp_path / "out" / "catalog_mapping" / "_delta_log")
+                                .is_dir() else "parquet").load(
+        str(tmp_path / "out" / "catalog_mapping")).where(
         "local_code = 'SH1'").select("national_code", "method", "review_status", "decided_by")
     assert [tuple(r) for r in mapping.collect()] == [(N2, "manual", "reviewed", "王芳")]

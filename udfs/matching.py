@@ -19,6 +19,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from catalogbridge.names import (
+    AUTO,
+    CODE,
+    FUZZY_AUTO,
+    NAME_EXACT,
+    NEEDS_REVIEW,
+    NO_CANDIDATE,
+    PROVIDED,
+    UNMATCHED,
+)
+from catalogbridge.settings import SettingError
 from udfs.candidates import (
     PairStats,
     ScoringKeys,
@@ -31,14 +42,6 @@ from udfs.library import Evidence, NationalLibrary
 
 if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast
-
-# Methods written to catalog_mapping.method, in the order they are tried.
-PROVIDED, CODE, NAME_EXACT, FUZZY_AUTO, MANUAL, UNMATCHED = (
-    "provided", "code", "name_exact", "fuzzy_auto", "manual", "unmatched")
-# Review status: automatic, waiting for a reviewer, no usable candidate; after a decision:
-# reviewed (a code was set), unmappable, or decision_stale (its code left the library).
-AUTO, NEEDS_REVIEW, NO_CANDIDATE = "auto", "needs_review", "no_candidate"
-REVIEWED, UNMAPPABLE, DECISION_STALE = "reviewed", "unmappable", "decision_stale"
 
 RESULT_COLUMNS: dict[str, str] = {
     "match_key": "string",
@@ -56,20 +59,44 @@ RESULT_COLUMNS: dict[str, str] = {
 }
 
 
+_SCORES = ("accept_score", "review_score", "tie_margin", "code_name_min_score",
+           "prefilter_score", "block_min_score")
+
+
 @dataclass(frozen=True)
 class MatchParams:
-    accept_score: float = 92.0
-    review_score: float = 70.0
-    tie_margin: float = 2.0
-    code_name_min_score: float = 80.0
-    batch_size: int = 2000
-    workers: int = 1
+    """What the matcher decides with; `conf/base.yaml` (`matching`) documents each value."""
+
+    accept_score: float = 92.0  # fuzzy score (0-100) to accept a match automatically
+    review_score: float = 70.0  # from here to accept_score: the review queue
+    tie_margin: float = 2.0  # best - runner-up below this goes to review even if high
+    code_name_min_score: float = 80.0  # a code counts only if the names agree this well
+    batch_size: int = 2000  # catalog items scored per vectorised call
     top_k: int = 5  # candidates kept per item (review queue, top-5 evaluation)
     shortlist: int = 10  # first-pass survivors that get the fine score
     prefilter_score: float = 70.0  # first-pass score below which an item is never compared
     block_min_score: float = 92.0  # a block whose best is weaker falls back to the library
-    blocking: bool = True
-    prefilter: bool = True  # False: first pass over the whole library (for benchmarks)
+    blocking: bool = True  # search the section a local code reveals first
+
+    def __post_init__(self) -> None:
+        for key in _SCORES:
+            if not 0 <= getattr(self, key) <= 100:
+                raise SettingError(key, "must be between 0 and 100")
+        if self.review_score > self.accept_score:
+            raise SettingError("review_score", "must not exceed accept_score")
+        for key in ("batch_size", "top_k", "shortlist"):
+            if getattr(self, key) < 1:
+                raise SettingError(key, "must be at least 1")
+        if self.shortlist < self.top_k:
+            raise SettingError("shortlist", "must be at least top_k")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How the core runs, not what it decides; only the benchmarks change these."""
+
+    workers: int = 1  # rapidfuzz threads per call (-1: all cores)
+    prefilter: bool = True  # False: first pass over the whole library
 
 
 def map_items(
@@ -79,15 +106,18 @@ def map_items(
     library: NationalLibrary,
     params: MatchParams,
     stats: PairStats | None = None,
+    execution: Execution | None = None,
 ) -> pd.DataFrame:
     """Decide the national code of each local item; one output row per input row, same order."""
     stats = stats if stats is not None else PairStats()
+    execution = execution or Execution()
     frames = []
     size = max(1, params.batch_size)
     for start in range(0, len(local_names), size):
         end = start + size
         frames.append(_map_batch(local_codes[start:end], local_names[start:end],
-                                 provided_codes[start:end], library, params, stats))
+                                 provided_codes[start:end], library, params, stats,
+                                 execution))
     if not frames:
         return _typed(pd.DataFrame(columns=list(RESULT_COLUMNS)))
     return _typed(pd.concat(frames, ignore_index=True))
@@ -112,7 +142,7 @@ def _text(value: Any) -> str:
 
 def _map_batch(local_codes: Sequence[Any], local_names: Sequence[Any],
                provided_codes: Sequence[Any], library: NationalLibrary, params: MatchParams,
-               stats: PairStats) -> pd.DataFrame:
+               stats: PairStats, execution: Execution) -> pd.DataFrame:
     keys = library.query_keys(_text(n) for n in local_names)
     evidence = [library.evidence(_text(c), _text(p))
                 for c, p in zip(local_codes, provided_codes, strict=True)]
@@ -141,8 +171,8 @@ def _map_batch(local_codes: Sequence[Any], local_names: Sequence[Any],
             search.append(j)
     sub_evidence = [evidence[r] for r in work]
     _search(queries, library, np.asarray(search, dtype=np.int64), sub_evidence, params, stats,
-            scored)
-    agree = _score_evidence(queries, library, sub_evidence, params, scored, stats)
+            scored, execution)
+    agree = _score_evidence(queries, library, sub_evidence, params, scored, stats, execution)
     for j, row in enumerate(work):
         decided[row] = _decide(queries.strict[j], scored[j], agree[j], sub_evidence[j], library,
                                params)
@@ -175,7 +205,7 @@ def _exact_without_doubt(key: str, item: int, ev: Evidence, library: NationalLib
 
 def _search(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
             evidence: list[Evidence], params: MatchParams, stats: PairStats,
-            scored: list[dict[int, float]]) -> None:
+            scored: list[dict[int, float]], execution: Execution) -> None:
     """Blocked rows search their block first; weak blocks and the rest search the library."""
     blocks: dict[int, np.ndarray] = {}
     for row in rows.tolist() if params.blocking else []:
@@ -189,41 +219,42 @@ def _search(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
     if len(blocked):
         r = np.repeat(blocked, [len(b) for b in blocks.values()])
         i = np.concatenate(list(blocks.values()))
-        _shortlist_and_score(queries, library, r, i, None, params, stats, scored)
+        _shortlist_and_score(queries, library, r, i, None, params, stats, scored, execution)
         best = np.array([max(scored[int(x)].values(), default=0.0) for x in blocked])
         weak = blocked[best < params.block_min_score]
         stats.fallback_queries += len(weak)
         unblocked = np.union1d(unblocked, weak)
     if not len(unblocked):
         return
-    if params.prefilter:
+    if execution.prefilter:
         r, i = library.index(params.prefilter_score).pairs(queries.probe, unblocked, stats)
-        _shortlist_and_score(queries, library, r, i, None, params, stats, scored)
+        _shortlist_and_score(queries, library, r, i, None, params, stats, scored, execution)
     else:
         r, i, s = all_pairs_top(queries, library.keys, unblocked, params.shortlist,
-                                params.prefilter_score, params.workers, stats)
-        _shortlist_and_score(queries, library, r, i, s, params, stats, scored)
+                                params.prefilter_score, execution.workers, stats)
+        _shortlist_and_score(queries, library, r, i, s, params, stats, scored, execution)
 
 
 def _shortlist_and_score(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
                          items: np.ndarray, first: np.ndarray | None, params: MatchParams,
-                         stats: PairStats, scored: list[dict[int, float]]) -> None:
+                         stats: PairStats, scored: list[dict[int, float]],
+                         execution: Execution) -> None:
     if first is None:
         stats.first_pass_pairs += len(rows)
         first = bag_scores(queries, library.keys, rows, items, params.prefilter_score,
-                           params.workers)
+                           execution.workers)
         keep = first > 0
         rows, items, first = rows[keep], items[keep], first[keep]
     rows, items, _ = top_per_row(rows, items, first, params.shortlist)
     stats.fine_pairs += len(rows)
-    fine = fine_scores(queries, library.keys, rows, items, params.workers)
+    fine = fine_scores(queries, library.keys, rows, items, execution.workers)
     for r, i, s in zip(rows.tolist(), items.tolist(), fine.tolist(), strict=True):
         scored[r][i] = max(s, scored[r].get(i, 0.0))
 
 
 def _score_evidence(queries: ScoringKeys, library: NationalLibrary, evidence: list[Evidence],
                     params: MatchParams, scored: list[dict[int, float]],
-                    stats: PairStats) -> list[dict[int, float]]:
+                    stats: PairStats, execution: Execution) -> list[dict[int, float]]:
     """Score the items the codes point to; their agreement ignores the Latin-qualifier penalty.
 
     A name without (1.5T) ranks the plain item first, but when the code says the (1.5T)
@@ -238,8 +269,8 @@ def _score_evidence(queries: ScoringKeys, library: NationalLibrary, evidence: li
             items.append(item)
     stats.fine_pairs += len(rows)
     r_arr, i_arr = np.asarray(rows, dtype=np.int64), np.asarray(items, dtype=np.int64)
-    ranked = fine_scores(queries, library.keys, r_arr, i_arr, params.workers)
-    agreement = fine_scores(queries, library.keys, r_arr, i_arr, params.workers, latin_penalty=0.0)
+    ranked = fine_scores(queries, library.keys, r_arr, i_arr, execution.workers)
+    agreement = fine_scores(queries, library.keys, r_arr, i_arr, execution.workers, latin_penalty=0.0)
     agree: list[dict[int, float]] = [{} for _ in scored]
     for r, i, s, a in zip(rows, items, ranked.tolist(), agreement.tolist(), strict=True):
         scored[r].setdefault(i, s)

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from catalogbridge.synth import regions as R
-from catalogbridge.synth.generate import Config, generate
+from synth import regions as R
+from synth.generate import Config, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASS2 = {
@@ -69,6 +69,11 @@ def _catalogs(out: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+def _missing(s: pd.Series) -> pd.Series:
+    """Missing text as exports carry it: null, '' or whitespace only (U+3000 included)."""
+    return s.isna() | (s.fillna("x").str.strip() == "")
+
+
 def _defects(df: pd.DataFrame, cats: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
     """Detect every defect kind from the data alone."""
     valid = {c: df[c].fillna("").str.fullmatch(r"\d{6}") for c in ("insuplc_admdvs", "mdtrtarea_admvs")}
@@ -83,8 +88,8 @@ def _defects(df: pd.DataFrame, cats: dict[str, pd.DataFrame]) -> dict[str, pd.Se
         rows = (prov == code).to_numpy()
         in_cat[rows] = df.loc[rows, "medins_list_codg"].isin(set(cat["item_code"])).to_numpy()
     return {
-        "missing_item_code": df["medins_list_codg"].isna(),
-        "missing_item_name": df["medins_list_name"].isna(),
+        "missing_item_code": _missing(df["medins_list_codg"]),
+        "missing_item_name": _missing(df["medins_list_name"]),
         "zero_fee": df["det_item_fee_sumamt"] == 0,
         "negative_fee": df["det_item_fee_sumamt"] < 0,
         "duplicate_feedetl_sn": df["feedetl_sn"].duplicated(keep="first"),
@@ -92,7 +97,7 @@ def _defects(df: pd.DataFrame, cats: dict[str, pd.DataFrame]) -> dict[str, pd.Se
         "unknown_region": (valid["insuplc_admdvs"] & valid["mdtrtarea_admvs"]) & ~ok_region,
         "malformed_region": ~(valid["insuplc_admdvs"] & valid["mdtrtarea_admvs"]),
         "item_not_in_catalog": ok_region
-        & df["medins_list_codg"].notna()
+        & ~_missing(df["medins_list_codg"])
         & ~pd.Series(in_cat, index=df.index),
     }
 
@@ -356,7 +361,7 @@ def test_seed_library(tmp_path: Path) -> None:
 
 def test_cli_help() -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "catalogbridge.synth", "--help"],
+        [sys.executable, "-m", "synth", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -367,7 +372,7 @@ def test_cli_help() -> None:
 
 
 def test_generator_provinces_match_the_report_labels() -> None:
-    from catalogbridge.regions import PROVINCE_NAMES
-    from catalogbridge.synth.regions import PROVINCES
+    from catalogbridge.labels import PROVINCE_NAMES
+    from synth.regions import PROVINCES
 
     assert {p.code: p.short for p in PROVINCES} == PROVINCE_NAMES

@@ -1,0 +1,68 @@
+"""The names every layer shares: tables, key columns, statuses, methods and rule codes.
+
+A leaf module: it imports nothing of ours, so any module may import it, and a name that
+appears in a table, a conf key or a test is spelled in exactly one place.
+"""
+
+from __future__ import annotations
+
+# Tables under output.path, in the order the stages write them.
+NATIONAL_ITEMS = "national_items"
+CATALOG_MAPPING = "catalog_mapping"
+SETTLEMENTS_CLEAN = "settlements_clean"
+SETTLEMENTS_QUARANTINE = "settlements_quarantine"
+RECONCILIATION = "reconciliation"
+REVIEW_QUEUE = "review_queue"
+ITEM_STATS = "item_stats"
+DISCREPANT_ITEMS = "discrepant_items"
+SCENARIO_RESULTS = "scenario_results"
+CLASS_SUMMARY = "class_summary"
+
+# Settlement columns (NHSA field names) that several modules read.
+FEE = "det_item_fee_sumamt"
+TIME = "fee_ocur_time"
+SERIAL = "feedetl_sn"
+VISIT = "mdtrt_id"
+# Lineage and raw-text companions added by the readers.
+SOURCE_FILE = "_source_file"
+RAW_SUFFIX = "__raw"
+
+# Keys of the analysis tables.
+INSURED, TREATMENT = "insured_admdvs", "treatment_admdvs"
+PAIR = (INSURED, TREATMENT)
+STATS_KEY = (*PAIR, "national_code")
+CATALOG_KEY = ("catalog_region", "local_code")
+
+# Coverage levels (医保类别) and item functions.
+COVERED_LEVELS = ("01", "02")
+DIAGNOSTIC, THERAPEUTIC = "diagnostic", "therapeutic"
+
+# How a catalog item got its national code (catalog_mapping.method), in the order tried.
+PROVIDED, CODE, NAME_EXACT, FUZZY_AUTO, MANUAL, UNMATCHED = (
+    "provided", "code", "name_exact", "fuzzy_auto", "manual", "unmatched")
+# Review status: automatic, waiting for a reviewer, no usable candidate; after a decision:
+# reviewed (a code was set), unmappable, or decision_stale (its code left the library).
+AUTO, NEEDS_REVIEW, NO_CANDIDATE = "auto", "needs_review", "no_candidate"
+REVIEWED, UNMAPPABLE, DECISION_STALE = "reviewed", "unmappable", "decision_stale"
+
+# How a clean settlement row got its national code (settlements_clean.mapping_source).
+MAPPED_BY_CATALOG, MAPPED_BY_ROW_CODE, AWAITING_REVIEW = "catalog", "row_national_code", "unmapped"
+
+# Data-quality rule severities and reason codes (catalogbridge.quality.rules describes them).
+DROP, FLAG = "drop", "flag"
+MISSING_ITEM_CODE = "missing_item_code"
+MISSING_ITEM_NAME = "missing_item_name"
+MISSING_FEE = "missing_fee"
+INVALID_FEE = "invalid_fee"
+FEE_NOT_POSITIVE = "fee_not_positive"
+DUPLICATE_FEEDETL_SN = "duplicate_feedetl_sn"
+MISSING_FEEDETL_SN = "missing_feedetl_sn"
+MISSING_VISIT_ID = "missing_visit_id"
+INVALID_TIME = "invalid_time"
+OUT_OF_PERIOD = "out_of_period"
+MED_TYPE_EXCLUDED = "med_type_excluded"
+INVALID_REGION = "invalid_region"
+UNKNOWN_REGION = "unknown_region"
+ITEM_NOT_IN_CATALOG = "item_not_in_catalog"
+GENDER_LIMITED_ITEM = "gender_limited_item"
+AGE_LIMITED_ITEM = "age_limited_item"

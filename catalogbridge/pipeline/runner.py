@@ -1,0 +1,131 @@
+"""Runs stages from the stage table: loads their datasets, calls the node, writes the outputs.
+
+All reading and writing of a run happens here, and so does what the user sees: one line
+when a stage starts (`stage 3/10 clean_settlements …`) and one when it ends, with its time
+and the rows written (counted while writing, not by another pass over the data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from catalogbridge.io.contracts import CATALOGS, NATIONAL_ITEMS, SETTLEMENTS
+from catalogbridge.io.exports import export_csv, write_json, write_text
+from catalogbridge.io.readers import read_input
+from catalogbridge.io.session import get_spark
+from catalogbridge.io.store import TableStore
+from catalogbridge.pipeline import stages as stage_table
+from catalogbridge.pipeline.config import PipelineConfig
+from catalogbridge.pipeline.stages import Stage
+from catalogbridge.quality.rules import load_supervision_limits
+from catalogbridge.reporting.charts import write_scheme_charts
+
+log = logging.getLogger("catalogbridge")
+
+CONTRACTS = {c.name: c for c in (NATIONAL_ITEMS, CATALOGS, SETTLEMENTS)}
+EXPORTS_PREFIX = "exports/"
+HISTORY_DIR = "quality_history"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: its configuration, session, table store and id."""
+
+    cfg: PipelineConfig
+    spark: SparkSession
+    store: TableStore
+    run_id: str
+
+    @classmethod
+    def start(cls, cfg: PipelineConfig) -> Run:
+        spark = get_spark(cfg.spark)
+        run_id = cfg.run_id or dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        return cls(cfg=cfg, spark=spark, store=TableStore(spark, cfg.output, run_id),
+                   run_id=run_id)
+
+    @property
+    def exports(self) -> Path:
+        return self.cfg.output.exports
+
+    def load(self, ref: str) -> Any:
+        if ref.startswith("input:"):
+            name = ref.removeprefix("input:")
+            return read_input(self.spark, getattr(self.cfg.inputs, name), CONTRACTS[name])
+        if ref == "supervision_limits":
+            return load_supervision_limits(self.spark, self.cfg.quality)
+        if ref == HISTORY_DIR:
+            return previous_report(self.exports / HISTORY_DIR, self.run_id)
+        return self.store.read(ref)
+
+    def param(self, name: str) -> Any:
+        served = {"spark": self.spark, "run_id": self.run_id, "table_format": self.store.format,
+                  "charts": self.cfg.output.charts}
+        return served[name] if name in served else getattr(self.cfg, name)
+
+    def save(self, ref: str, value: Any) -> str | None:
+        """Write one output; a short note of what was written, for the progress line."""
+        if ref == HISTORY_DIR:
+            write_json(value, self.exports / HISTORY_DIR / f"{self.run_id}.json")
+            return None
+        if ref == "exports/charts":
+            if value is None:
+                return None
+            drawn = write_scheme_charts(value, self.exports / "charts", os.cpu_count() or 1)
+            return f"{drawn:,} charts"
+        if ref.startswith(EXPORTS_PREFIX):
+            target = self.exports / ref.removeprefix(EXPORTS_PREFIX)
+            (write_json if target.suffix == ".json" else write_text)(value, target)
+            return None
+        assert isinstance(value, DataFrame), f"{ref}: a table output must be a DataFrame"
+        return f"{ref} {self.store.write(value, ref):,} rows"
+
+
+def previous_report(history: Path, run_id: str) -> dict[str, Any] | None:
+    """The most recent earlier run's quality report, if any."""
+    earlier = [p for p in history.glob("*.json") if p.stem != run_id]
+    if not earlier:
+        return None
+    latest = max(earlier, key=lambda p: p.stat().st_mtime)
+    return dict(json.loads(latest.read_text(encoding="utf-8")))
+
+
+def run_stage(run: Run, stage: Stage) -> list[str]:
+    """Run one stage; notes of what it wrote."""
+    kwargs = {keyword: run.load(ref) for keyword, ref in stage.inputs.items()}
+    kwargs.update({name: run.param(name) for name in stage.params})
+    outputs = stage.node(**kwargs)
+    if set(outputs) != set(stage.outputs):
+        raise RuntimeError(f"stage {stage.name} returned {sorted(outputs)}, "
+                           f"the stage table says {sorted(stage.outputs)}")
+    notes = [run.save(ref, outputs[ref]) for ref in stage.outputs]
+    for table, check in (stage.checks or {}).items():
+        check(run.store.read(table))
+    for export in stage.exports:
+        export_csv(run.store.read(export.table), run.exports / f"{export.table}.csv",
+                   staging=run.store.scratch_path(f"exports/{export.table}"), order=export.order)
+    run.spark.catalog.clearCache()  # what a node cached lives for its stage only
+    return [note for note in notes if note]
+
+
+def run_stages(run: Run, names: Sequence[str] | None = None) -> None:
+    """Run the named stages (all by default) in table order, one progress line each way."""
+    table = stage_table.STAGES
+    chosen = [s for s in table if names is None or s.name in names]
+    log.info("run %s: %s tables in %s", run.run_id, run.store.format, run.cfg.output.path)
+    for stage in chosen:
+        number = f"{table.index(stage) + 1}/{len(table)}"
+        log.info("stage %s %s …", number, stage.name)
+        started = time.perf_counter()
+        notes = run_stage(run, stage)
+        log.info("stage %s %s done in %.1f s%s", number, stage.name,
+                 time.perf_counter() - started, f": {', '.join(notes)}" if notes else "")

@@ -1,0 +1,167 @@
+"""The paper's Figure 1 per pair: schemes on x, visits as bars, added spend as a line.
+
+Chinese labels need a CJK font. We look for one that really has the glyphs (checked through
+its character map, not its name); without one the chart falls back to English labels, so a
+chart never shows missing-glyph boxes.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from fontTools.ttLib import TTCollection, TTFont
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from pyspark.sql import DataFrame
+
+from catalogbridge.labels import region_label
+from catalogbridge.names import INSURED, TREATMENT
+
+log = logging.getLogger(__name__)
+
+_CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei",
+              "Microsoft YaHei", "PingFang", "Heiti", "Droid Sans Fallback", "AR PL")
+PROBE_TEXT = "方案人次万元预计新增医保支出累计就诊参保患者在就医不同纳入下与"
+
+
+def font_characters(path: str) -> set[int]:
+    """Code points a font file (or the first font of a collection) can draw."""
+    collection = path.lower().endswith((".ttc", ".otc"))
+    font = TTCollection(path).fonts[0] if collection else TTFont(path, lazy=True)
+    cmap = font.getBestCmap() or {}
+    return set(cmap)
+
+
+def missing_glyphs(text: str, font_path: str) -> set[str]:
+    have = font_characters(font_path)
+    return {ch for ch in text if not ch.isspace() and ord(ch) not in have}
+
+
+@functools.cache
+def find_cjk_font() -> str | None:
+    """Path of an installed font that draws every character our charts use, or None."""
+    candidates = [f for f in font_manager.fontManager.ttflist
+                  if any(h.lower() in f.name.lower() for h in _CJK_HINTS)]
+    for entry in sorted(candidates, key=lambda f: ("Sans" not in f.name, f.name)):
+        try:
+            if not missing_glyphs(PROBE_TEXT, entry.fname):
+                return str(entry.fname)
+        except Exception:  # an unreadable font file is simply not a candidate
+            continue
+    log.warning("no CJK font found (install fonts-noto-cjk); charts use English labels")
+    return None
+
+
+def _labels(chinese: bool, insured: str, treatment: str) -> dict[str, str]:
+    if chinese:
+        return {
+            "title": f"{region_label(insured)}参保患者在{region_label(treatment)}就医:"
+                     "不同纳入方案下累计就诊人次与预计新增医保支出",
+            "scheme": "方案{n}\n(≥{t}人次)", "visits": "累计就诊人次", "spend": "预计新增医保支出(万元)",
+        }
+    return {
+        "title": f"Insured in {insured}, treated in {treatment}: visits and added fund spend",
+        "scheme": "Scheme {n}\n(>={t} visits)", "visits": "Visits",
+        "spend": "Added spend (10k yuan)",
+    }
+
+
+def scheme_chart(schemes: pd.DataFrame, insured: str, treatment: str,
+                 font_path: str | None) -> Figure:
+    """One pair's scheme table (rows ordered by scheme) as a bar + line chart."""
+    text = _labels(font_path is not None, insured, treatment)
+    props = font_manager.FontProperties(fname=font_path) if font_path else None
+    fig, bars_ax = plt.subplots(figsize=(9, 5))
+    x = list(range(len(schemes)))
+    ticks = [text["scheme"].format(n=int(n), t=int(t))
+             for n, t in zip(schemes["scheme"], schemes["threshold"], strict=True)]
+    bars_ax.bar(x, schemes["visits"].astype(float), color="#4C72B0", label=text["visits"])
+    bars_ax.set_ylabel(text["visits"], fontproperties=props)
+    bars_ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # visits are whole numbers
+    bars_ax.set_xticks(x, ticks, fontproperties=props)
+    line_ax = bars_ax.twinx()
+    spend = schemes["added_spend"].astype(float) / 10_000
+    line_ax.plot(x, spend, color="#DD8452", marker="o", label=text["spend"])
+    line_ax.set_ylabel(text["spend"], fontproperties=props)
+    line_ax.set_ylim(bottom=0)
+    for xi, value in zip(x, spend, strict=True):
+        line_ax.annotate(f"{value:,.2f}", (xi, value), textcoords="offset points",
+                         xytext=(0, 6), ha="center", fontsize=8)
+    handles = bars_ax.get_legend_handles_labels()[0] + line_ax.get_legend_handles_labels()[0]
+    bars_ax.legend(handles, [text["visits"], text["spend"]], loc="upper center",
+                   bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False, prop=props)
+    bars_ax.set_title(text["title"], fontproperties=props, fontsize=11)
+    # Fixed margins instead of tight_layout/bbox_inches="tight": each of those redraws the
+    # whole figure, and reports draw hundreds of these.
+    fig.subplots_adjust(left=0.08, right=0.91, top=0.91, bottom=0.2)
+    return fig
+
+
+def chart_texts(schemes: pd.DataFrame, insured: str, treatment: str) -> Iterable[str]:
+    """Every string a Chinese chart draws, for glyph checks."""
+    text = _labels(True, insured, treatment)
+    yield from (text["title"], text["visits"], text["spend"])
+    for n, t in zip(schemes["scheme"], schemes["threshold"], strict=True):
+        yield text["scheme"].format(n=int(n), t=int(t))
+
+
+ChartJob = tuple[pd.DataFrame, str, str, str | None, str]  # rows, insured, treatment, font, path
+
+
+def render_scheme_chart(job: ChartJob) -> str:
+    """Draw one pair's chart and write it as PNG (a top-level function, so workers can run it)."""
+    rows, insured, treatment, font_path, path = job
+    fig = scheme_chart(rows, insured, treatment, font_path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def render_scheme_charts(jobs: Sequence[ChartJob], workers: int,
+                         pool: ProcessPoolExecutor | None = None) -> int:
+    """Render many charts; matplotlib is single-threaded, so large batches use processes."""
+    if pool is None or workers <= 1 or len(jobs) < 4 * workers:
+        for job in jobs:
+            render_scheme_chart(job)
+        return len(jobs)
+    return sum(1 for _ in pool.map(render_scheme_chart, jobs, chunksize=8))
+
+
+CHART_BATCH = 512  # charts drawn per batch: the driver holds one batch of scheme rows at a time
+
+
+def scheme_chart_jobs(schemes: DataFrame, charts_dir: Path, font: str | None) -> Iterator[ChartJob]:
+    """One job per pair of `schemes` (rows sorted by pair and scheme), streamed to the driver.
+
+    `toLocalIterator` fetches one partition at a time, so the driver never holds the whole
+    pairs x thresholds table, however many pairs there are (city level: ~10^5).
+    """
+    rows = schemes.orderBy(INSURED, TREATMENT, "scheme").toLocalIterator()
+    for (insured, treatment), group in itertools.groupby(rows, key=lambda r: (r[INSURED], r[TREATMENT])):
+        frame = pd.DataFrame([r.asDict() for r in group])
+        yield (frame, str(insured), str(treatment), font,
+               str(charts_dir / f"schemes_{insured}_{treatment}.png"))
+
+
+def write_scheme_charts(schemes: DataFrame, charts_dir: Path, workers: int) -> int:
+    """Figure 1 for every pair in `schemes`, drawn in batches of `CHART_BATCH`."""
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    jobs = scheme_chart_jobs(schemes, charts_dir, find_cjk_font())
+    drawn = 0
+    context = multiprocessing.get_context("spawn")  # never fork a process that holds a JVM link
+    with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=context) as pool:
+        while batch := list(itertools.islice(jobs, CHART_BATCH)):
+            drawn += render_scheme_charts(batch, workers, pool)
+    return drawn

@@ -1,0 +1,7 @@
+"""Entry point for ``python -m synth``."""
+
+import sys
+
+from synth.cli import main
+
+sys.exit(main())
