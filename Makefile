@@ -7,7 +7,7 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system data run test test-slow test-all lint clean package test-cluster bench eval-matching bench-matching
+.PHONY: help setup system jars data run test test-slow test-all lint clean package test-cluster bench eval-matching bench-matching
 
 ENV_ARCHIVE := dist/catalogbridge-env.tar.gz
 BENCH_ROWS  ?= 5000000 50000000
@@ -26,7 +26,14 @@ $(STAMP): pyproject.toml
 system:
 	@scripts/setup_system.sh
 
-setup: $(STAMP) system ## Create .venv with all dependencies, Java and a CJK font
+# The Delta Lake jars (jars/pom.xml) from Maven Central into .jars/, loaded by local sessions.
+JARS_STAMP := .jars/.stamp
+$(JARS_STAMP): jars/pom.xml scripts/fetch_jars.sh
+	@scripts/fetch_jars.sh
+
+jars: $(JARS_STAMP)
+
+setup: $(STAMP) system jars ## Create .venv with all dependencies, Java, a CJK font and the Delta jars
 
 data: setup ## Generate the national demo data set into data/demo
 	$(BIN)/python -m synth --out data/demo --rows $(DEMO_ROWS)

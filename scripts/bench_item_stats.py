@@ -20,9 +20,15 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from catalogbridge.pipeline.config import PipelineConfig
 
 # Only what changes semantics (time zone, parsing); no performance settings.
 SEMANTIC_CONF = {
@@ -32,57 +38,98 @@ SEMANTIC_CONF = {
 }
 
 
+def plain_tagged_rows(settlements: DataFrame, *, mapping: DataFrame, national: DataFrame,
+                      limits: DataFrame | None, cfg: PipelineConfig) -> DataFrame:
+    """The plain plan: every row tagged, then every row ranked by serial number.
+
+    The same rows as the clean stage's `tag_settlements`, which ranks only the rows whose
+    serial repeats; `with_reasons`, given every severity, ranks duplicates over all rows (one
+    shuffle of all rows). Kept here as the benchmark's baseline, not in the pipeline.
+    """
+    from catalogbridge.matching.catalog import catalog_region_list
+    from catalogbridge.quality.rules import rule_severities
+    from catalogbridge.transforms.cleaning import (
+        rule_checks,
+        with_item_mapping,
+        with_reasons,
+        with_regions,
+        with_supervision_limits,
+    )
+
+    analysis = cfg.analysis
+    rules = rule_checks(period_start=analysis.period.start, period_end=analysis.period.end,
+                        med_types=analysis.med_types)
+    return (
+        settlements.transform(with_regions, region_level=analysis.region_level)
+        .transform(with_item_mapping, catalogs=catalog_region_list(mapping), mapping=mapping,
+                   national_codes=national)
+        .transform(with_supervision_limits, limits=limits)
+        .transform(with_reasons, rules=rules, severities=rule_severities(cfg.quality.rules))
+    )
+
+
 def spark_item_stats(data: Path, tables: Path, out: Path, *,
                      defaults: str | None, rank_all: bool) -> dict[str, object]:
     """The pipeline's own code: clean stage's tagging, clean rows, item_stats.
 
     `rank_all`: the plain plan, ranking every row by serial number instead of only the rows
-    whose serial repeats (see `jobs.clean_settlements.tagged_settlements`).
+    whose serial repeats (see `plain_tagged_rows`).
     """
-    from catalogbridge.analysis import item_stats
-    from catalogbridge.cleaning import clean_rows
-    from catalogbridge.config import load_config
-    from catalogbridge.contracts import SETTLEMENTS
-    from catalogbridge.io import read_input
-    from catalogbridge.session import DEFAULT_CONF
-    from jobs.clean_settlements import tagged_settlements
-    from jobs.stage import build_context
+    from catalogbridge.io.session import DEFAULT_CONF
+    from catalogbridge.names import CATALOG_MAPPING, NATIONAL_ITEMS, SETTLEMENTS_CLEAN
+    from catalogbridge.pipeline.config import load_config
+    from catalogbridge.pipeline.nodes import clean_settlements
+    from catalogbridge.pipeline.runner import Run
+    from catalogbridge.transforms.cleaning import clean_rows
+    from catalogbridge.transforms.statistics import item_stats
 
     cfg = load_config(ROOT / "conf" / "local.yaml", [
         f"inputs.settlements.path={data / 'settlements'}", f"output.path={tables}",
         "output.format=parquet", "run_id=bench"])
-    ctx = build_context(cfg)
+    run = Run.start(cfg)
     if defaults:
         # Spark's own defaults (200 shuffle partitions, AQE as Spark ships it or off) in place
         # of the pipeline's settings; same cores and memory, same semantics.
         tuned = {**DEFAULT_CONF, **cfg.spark.conf}
         for key in tuned:
-            if key not in SEMANTIC_CONF and ctx.spark.conf.isModifiable(key):
-                ctx.spark.conf.unset(key)
+            if key not in SEMANTIC_CONF and run.spark.conf.isModifiable(key):
+                run.spark.conf.unset(key)
         if defaults == "no-aqe":
-            ctx.spark.conf.set("spark.sql.adaptive.enabled", "false")
+            run.spark.conf.set("spark.sql.adaptive.enabled", "false")
     started = time.perf_counter()
-    settlements = read_input(ctx.spark, cfg.inputs.settlements, SETTLEMENTS)
-    stats = (tagged_settlements(ctx, settlements, rank_all=rank_all)
-             .transform(clean_rows).transform(item_stats))
+    # What the clean stage reads (catalogbridge.pipeline.stages), read the same way.
+    settlements = run.load("input:settlements")
+    mapping, national = run.load(CATALOG_MAPPING), run.load(NATIONAL_ITEMS)
+    limits = run.load("supervision_limits")
+    if rank_all:
+        clean = plain_tagged_rows(settlements, mapping=mapping, national=national,
+                                  limits=limits, cfg=cfg).transform(clean_rows)
+    else:
+        clean = clean_settlements(settlements=settlements, mapping=mapping, national=national,
+                                  limits=limits, analysis=cfg.analysis,
+                                  quality=cfg.quality)[SETTLEMENTS_CLEAN]
+    stats = clean.transform(item_stats)
     stats.write.mode("overwrite").parquet(str(out))
     seconds = time.perf_counter() - started
-    conf = ctx.spark.conf
+    conf = run.spark.conf
     settings = {k: conf.get(k) for k in (
         "spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled",
         "spark.sql.adaptive.advisoryPartitionSizeInBytes", "spark.master", "spark.driver.memory")}
-    ctx.store.discard()
+    run.store.discard()
     return {"engine": "spark", "defaults": defaults, "rank_all": rank_all,
             "seconds": round(seconds, 1),
             "settings": settings}
 
 
+# Text columns the statement reads; blank ones ('' or whitespace only) are null, as the
+# pipeline's reader makes them (catalogbridge.io.readers.blank_to_null).
+DUCKDB_TEXT = ("feedetl_sn", "setl_id", "mdtrt_id", "insuplc_admdvs", "mdtrtarea_admvs",
+               "medins_list_codg", "medins_list_name", "med_list_codg")
 DUCKDB_SQL = """
 WITH s AS (
-  SELECT feedetl_sn, setl_id, mdtrt_id, insuplc_admdvs, mdtrtarea_admvs, medins_list_codg,
-         medins_list_name, det_item_fee_sumamt IS NULL AS fee_missing,
+  SELECT {text}, det_item_fee_sumamt IS NULL AS fee_missing,
          TRY_CAST(det_item_fee_sumamt AS DECIMAL(18, 2)) AS fee,
-         CAST(fee_ocur_time AS TIMESTAMP) AS t, med_list_codg, filename
+         CAST(fee_ocur_time AS TIMESTAMP) AS t, filename
   FROM read_parquet('{settlements}/*.parquet', filename = true)
 ),
 regions AS (SELECT DISTINCT catalog_region FROM read_parquet('{mapping}/*.parquet')),
@@ -135,7 +182,8 @@ def duckdb_item_stats(data: Path, tables: Path, out: Path, *, threads: int) -> d
     """The same statistics in one SQL statement (province level, conf/local.yaml's period)."""
     import duckdb
 
-    from catalogbridge.config import load_config
+    from catalogbridge.io.readers import WHITESPACE
+    from catalogbridge.pipeline.config import load_config
 
     cfg = load_config(ROOT / "conf" / "local.yaml")
     assert cfg.analysis.region_level == "province" and not cfg.analysis.med_types
@@ -145,8 +193,11 @@ def duckdb_item_stats(data: Path, tables: Path, out: Path, *, threads: int) -> d
         bounds.append(f"OR t < TIMESTAMP '{period.start}'")
     if period.end:
         bounds.append(f"OR t >= TIMESTAMP '{period.end}' + INTERVAL 1 DAY")
+    text = ", ".join(f"CASE WHEN trim({c}, '{WHITESPACE}') = '' THEN NULL ELSE {c} END AS {c}"
+                     for c in DUCKDB_TEXT)
     sql = DUCKDB_SQL.format(settlements=data / "settlements", mapping=tables / "catalog_mapping",
-                            national=tables / "national_items", period=" ".join(bounds))
+                            national=tables / "national_items", period=" ".join(bounds),
+                            text=text)
     con = duckdb.connect(config={"threads": threads})
     started = time.perf_counter()
     con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")

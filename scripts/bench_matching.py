@@ -16,6 +16,7 @@ average is printed); these are figures to read, not assertions.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import os
@@ -32,15 +33,22 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalogbridge.config import load_config
-from catalogbridge.contracts import CATALOGS
-from catalogbridge.evaluation import evaluate, scored_items
-from catalogbridge.io import read_input
-from catalogbridge.mapping import dedupe_catalog, library_from_table, map_catalog, standardize_catalog
-from jobs import ingest_national, map_catalogs
-from jobs.stage import build_context
+from catalogbridge.io.contracts import CATALOGS
+from catalogbridge.io.readers import read_input
+from catalogbridge.matching.catalog import (
+    dedupe_catalog,
+    library_from_table,
+    load_synonyms,
+    map_catalog,
+    standardize_catalog,
+)
+from catalogbridge.names import NATIONAL_ITEMS
+from catalogbridge.pipeline.config import load_config
+from catalogbridge.pipeline.runner import Run, run_stage
+from catalogbridge.pipeline.stages import STAGE_BY_NAME
+from synth.evaluation import evaluate, scored_items
 from udfs.candidates import PairStats
-from udfs.matching import MatchParams, NationalLibrary, map_items
+from udfs.matching import Execution, MatchParams, NationalLibrary, map_items
 
 
 def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
@@ -65,20 +73,22 @@ def load(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 def pair_reduction(library: NationalLibrary, catalogs: pd.DataFrame, truth: pd.DataFrame,
                    params: MatchParams, repeat: int) -> pd.DataFrame:
+    unblocked = dataclasses.replace(params, blocking=False)
     modes = {
-        "blocking + prefilter": params,
-        "prefilter only": MatchParams(**{**params.__dict__, "blocking": False}),
-        "whole library": MatchParams(**{**params.__dict__, "blocking": False,
-                                        "prefilter": False}),
+        "blocking + prefilter": (params, Execution()),
+        "prefilter only": (unblocked, Execution()),
+        "whole library": (unblocked, Execution(prefilter=False)),
     }
     rows = []
-    for name, mode in modes.items():
+    for name, (mode, execution) in modes.items():
         stats = PairStats()
 
-        def run(mode: MatchParams = mode, stats: PairStats = stats) -> pd.DataFrame:
+        def run(mode: MatchParams = mode, execution: Execution = execution,
+                stats: PairStats = stats) -> pd.DataFrame:
             stats.__init__()  # type: ignore[misc]
             return map_items(catalogs["item_code"].tolist(), catalogs["item_name"].tolist(),
-                             catalogs["national_code"].tolist(), library, mode, stats)
+                             catalogs["national_code"].tolist(), library, mode, stats,
+                             execution)
 
         seconds, result = best_of(repeat, run)
         result.insert(0, "catalog_region", (catalogs["admdvs"].str[:2] + "0000").to_numpy())
@@ -121,30 +131,32 @@ def spark_side_by_side(data: Path, conf: str, library_direct: NationalLibrary,
     cfg = load_config(conf, [f"inputs.national_items.path={data / 'national_items.csv'}",
                              f"inputs.catalogs.path={data / 'catalogs'}", f"output.path={out}",
                              "output.format=parquet", "run_id=bench"])
-    ctx = build_context(cfg)
-    ingest_national.run(ctx)
-    map_catalogs.run(ctx)  # warm-up: Python workers started, classes loaded
-    tasks = cfg.matching.partitions or ctx.spark.sparkContext.defaultParallelism
-    catalog = read_input(ctx.spark, cfg.inputs.catalogs, CATALOGS).transform(
+    run = Run.start(cfg)
+    run_stage(run, STAGE_BY_NAME["ingest_national"])
+    stage = STAGE_BY_NAME["map_catalogs"]
+    run_stage(run, stage)  # warm-up: Python workers started, classes loaded
+    spark = run.spark
+    tasks = cfg.matching.partitions or spark.sparkContext.defaultParallelism
+    catalog = read_input(spark, cfg.inputs.catalogs, CATALOGS).transform(
         standardize_catalog, region_level=cfg.analysis.region_level).transform(
         dedupe_catalog, partitions=tasks).cache()
     catalog.count()
-    national = ctx.store.read("national_items")
-    normalizer = map_catalogs.normalizer_for(cfg.matching)
+    national = run.store.read(NATIONAL_ITEMS)
+    normalizer = load_synonyms(cfg.matching.synonyms_path)
     prebuilt = library_from_table(national, normalizer, params)
 
     def noop(library: NationalLibrary, rows: Any = catalog) -> None:
-        map_catalog(rows, spark=ctx.spark, library=library, params=params,
+        map_catalog(rows, spark=spark, library=library, params=params,
                     run_id="bench").write.format("noop").mode("overwrite").save()
 
     def direct(workers: int) -> None:
         library = NationalLibrary(library_direct.codes, library_direct.names, normalizer)
         map_items(catalogs["item_code"].tolist(), catalogs["item_name"].tolist(),
-                  catalogs["national_code"].tolist(), library,
-                  MatchParams(**{**params.__dict__, "workers": workers}))
+                  catalogs["national_code"].tolist(), library, params,
+                  execution=Execution(workers=workers))
 
     runs: dict[str, Callable[[], Any]] = {
-        "spark_stage": lambda: map_catalogs.run(ctx),
+        "spark_stage": lambda: run_stage(run, stage),
         "spark_matching_step": lambda: noop(library_from_table(national, normalizer, params)),
         "spark_mapinpandas_only": lambda: noop(prebuilt),
         "direct_workers_-1": lambda: direct(-1),
@@ -153,8 +165,10 @@ def spark_side_by_side(data: Path, conf: str, library_direct: NationalLibrary,
     times = {name: float("inf") for name in runs}
     load = [os.getloadavg()[0]]
     for _ in range(repeat):
-        for name, run in runs.items():
-            times[name] = min(times[name], best_of(1, run)[0])
+        for name, job in runs.items():
+            times[name] = min(times[name], best_of(1, job)[0])
+            if name == "spark_stage":  # the runner drops every cached table after a stage:
+                catalog.cache().count()  # put the catalog back, untimed, for the runs that read it
     sample = catalog.limit(udf_rows).cache() if udf_rows else catalog
     times["udf_rows"] = sample.count()
     times["extract_one_udf"], _ = best_of(1, lambda: extract_one_udf(sample, prebuilt).write.format(
@@ -162,7 +176,7 @@ def spark_side_by_side(data: Path, conf: str, library_direct: NationalLibrary,
     times["spark_mapinpandas_same_rows"], _ = best_of(repeat, lambda: noop(prebuilt, sample))
     load.append(os.getloadavg()[0])
     times["load_average_start"], times["load_average_end"] = load
-    ctx.store.discard()
+    run.store.discard()
     return times
 
 
@@ -181,13 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.generate:
-        subprocess.run([sys.executable, "-m", "catalogbridge.synth", "--out", str(args.data),
+        subprocess.run([sys.executable, "-m", "synth", "--out", str(args.data),
                         "--rows", str(args.rows), "--seed", str(args.seed), "--quiet"], check=True)
 
     cfg = load_config(args.conf)
-    params = map_catalogs.match_params(cfg.matching)
+    params = cfg.matching
     national, catalogs, truth = load(args.data)
-    normalizer = map_catalogs.normalizer_for(cfg.matching)
+    normalizer = load_synonyms(cfg.matching.synonyms_path)
     build, library = best_of(1, lambda: NationalLibrary(
         national["item_code"].tolist(), national["item_name"].fillna("").tolist(), normalizer))
     print(f"# {len(catalogs)} catalog items in {catalogs['admdvs'].nunique()} regions, "

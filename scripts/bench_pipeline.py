@@ -2,7 +2,7 @@
 
     python scripts/bench_pipeline.py --data-dir data/bench --rows 5000000 50000000
 
-For each size: generate the national case if missing (`python -m catalogbridge.synth`), run
+For each size: generate the national case if missing (`python -m synth`), run
 the whole pipeline in local mode (conf/local.yaml, Parquet) timing every stage and polling
 the driver's memory (RSS of the driver Python process plus its JVM, every 0.2 s), then time
 raw settlement files -> item_stats, without the stage's other outputs, in separate processes
@@ -32,7 +32,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-STAGE_LINE = re.compile(r"stage (\w+)\s+([\d.]+) s")
+STAGE_LINE = re.compile(r"stage \d+/\d+ (\w+) done in ([\d.]+) s")  # catalogbridge.pipeline.runner
 VARIANTS = {  # name -> bench_item_stats.py arguments
     "spark_tuned": ["spark"],
     "spark_defaults": ["spark", "--defaults", "spark"],
@@ -110,7 +110,7 @@ def generate(data: Path, rows: int) -> float | None:
             return None
     shutil.rmtree(data, ignore_errors=True)
     started = time.perf_counter()
-    subprocess.run([PY, "-m", "catalogbridge.synth", "--out", str(data), "--rows", str(rows),
+    subprocess.run([PY, "-m", "synth", "--out", str(data), "--rows", str(rows),
                     "--quiet"], cwd=ROOT, check=True)
     return round(time.perf_counter() - started, 1)
 
@@ -182,9 +182,11 @@ def report(results: dict[str, Any]) -> str:
     sizes = results["sizes"]
 
     def stages(r: dict[str, Any]) -> float:
-        """Raw files -> item_stats as the pipeline runs it, writes included."""
-        return float(r["pipeline"]["stages_s"]["clean_settlements"]
-                     + r["pipeline"]["stages_s"]["item_stats"])
+        """Raw files -> item_stats as the pipeline runs it, writes (and the reconciliation
+        that proves every row landed once) included."""
+        times = r["pipeline"]["stages_s"]
+        return float(times["clean_settlements"] + times.get("reconcile", 0.0)
+                     + times["item_stats"])
 
     def seconds(r: dict[str, Any], name: str) -> float | None:
         return r["item_stats"].get(name, {}).get("seconds")

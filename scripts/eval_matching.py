@@ -3,7 +3,7 @@
     python scripts/eval_matching.py --data DIR [--engine local|spark] [--conf conf/local.yaml]
                                     [--real ../shared/data/nhsa/national_items_sample.tsv]
 
-DIR is the synthetic generator's output (`python -m catalogbridge.synth --out DIR`): its
+DIR is the synthetic generator's output (`python -m synth --out DIR`): its
 national library, catalogs, settlements (for fee weights) and ground_truth/catalog_truth.csv.
 `--engine local` runs the matcher's core in this process (the code the Spark UDF runs);
 `--engine spark` runs the ingest and mapping stages and reads `catalog_mapping`.
@@ -26,15 +26,16 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalogbridge.config import PipelineConfig, load_config
-from catalogbridge.evaluation import (
+from catalogbridge.matching.catalog import load_synonyms
+from catalogbridge.names import CATALOG_MAPPING
+from catalogbridge.pipeline.config import PipelineConfig, load_config
+from synth.evaluation import (
     evaluate,
     local_variants,
     scored_items,
     settlement_fees,
     threshold_table,
 )
-from jobs.map_catalogs import match_params, normalizer_for
 from udfs.candidates import PairStats
 from udfs.matching import NationalLibrary, map_items
 
@@ -67,11 +68,10 @@ def map_local(data: Path, cfg: PipelineConfig) -> tuple[pd.DataFrame, PairStats]
         str(data / "catalogs" / "*.csv"))))
     library = NationalLibrary(national["item_code"].tolist(),
                               national["item_name"].fillna("").tolist(),
-                              normalizer_for(cfg.matching))
+                              load_synonyms(cfg.matching.synonyms_path))
     stats = PairStats()
     result = map_items(catalogs["item_code"].tolist(), catalogs["item_name"].tolist(),
-                       catalogs["national_code"].tolist(), library, match_params(cfg.matching),
-                       stats)
+                       catalogs["national_code"].tolist(), library, cfg.matching, stats)
     result.insert(0, "catalog_region", (catalogs["admdvs"].str[:2] + "0000").to_numpy())
     result.insert(1, "local_code", catalogs["item_code"].to_numpy())
     return result, stats
@@ -79,17 +79,15 @@ def map_local(data: Path, cfg: PipelineConfig) -> tuple[pd.DataFrame, PairStats]
 
 def map_spark(data: Path, conf: str, overrides: list[str]) -> pd.DataFrame:
     """Run the ingest and mapping stages (Spark) and read their catalog_mapping."""
-    from jobs import ingest_national, map_catalogs
-    from jobs.stage import build_context
+    from catalogbridge.pipeline.runner import Run, run_stages
 
     out = tempfile.mkdtemp(prefix="eval_matching_")
     cfg = load_config(conf, [*overrides, f"inputs.national_items.path={data / 'national_items.csv'}",
                              f"inputs.catalogs.path={data / 'catalogs'}", f"output.path={out}",
                              "output.format=parquet"])
-    ctx = build_context(cfg)
-    ingest_national.run(ctx)
-    map_catalogs.run(ctx)
-    return ctx.store.read("catalog_mapping").toPandas()
+    run = Run.start(cfg)
+    run_stages(run, ["ingest_national", "map_catalogs"])
+    return run.store.read(CATALOG_MAPPING).toPandas()
 
 
 def real_name_sets(path: Path) -> dict[str, pd.DataFrame]:
@@ -109,11 +107,11 @@ def real_name_sets(path: Path) -> dict[str, pd.DataFrame]:
 def evaluate_real(path: Path, cfg: PipelineConfig) -> pd.DataFrame:
     sample = pd.read_csv(path, sep="\t", dtype=str).fillna("")
     library = NationalLibrary(sample["nhsa_code"].tolist(), sample["name"].tolist(),
-                              normalizer_for(cfg.matching))
+                              load_synonyms(cfg.matching.synonyms_path))
     frames = []
     for name, queries in real_name_sets(path).items():
         result = map_items([None] * len(queries), queries["name"].tolist(),
-                           [None] * len(queries), library, match_params(cfg.matching))
+                           [None] * len(queries), library, cfg.matching)
         result["catalog_region"] = name
         result["local_code"] = [f"q{i}" for i in range(len(queries))]
         truth = pd.DataFrame({"catalog_region": name, "local_code": result["local_code"],

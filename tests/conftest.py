@@ -34,6 +34,7 @@ TEST_SPARK = SparkSettings(
         "spark.ui.enabled": "false",
         "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "2",
         "spark.driver.memory": "2g",
+        "spark.databricks.delta.snapshotPartitions": "2",
     },
 )
 

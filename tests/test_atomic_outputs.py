@@ -52,6 +52,7 @@ def test_failure_midway_keeps_previous_tables(
         assert_df_equality(after[name], before[name], ignore_row_order=True)
 
 
+@pytest.mark.slow  # a second whole run of the pipeline
 def test_tables_do_not_depend_on_read_order(spark: SparkSession, two_provinces: Case,
                                             tmp_path: Path) -> None:
     """The same rows in reversed order, catalog files named to sort the other way round:

@@ -5,8 +5,8 @@ A master and two workers run as separate JVMs on this machine (`spark-class`, as
 `spark-daemon.sh`). `spark-submit` sends the wheel and the venv-pack archive from
 `make package`: the driver runs the archive's Python, the executors unpack the archive as
 `./environment` and run their Python workers from it, with pyspark from the cluster. The
-submitted job uses `conf/cluster.yaml`, writing Parquet because Delta's jars cannot be
-downloaded here.
+submitted job uses `conf/cluster.yaml` and writes Delta tables, with the Delta jars
+that `make setup` fetched into .jars/ passed by `--jars` (a cluster without Maven access).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
+from catalogbridge.io.session import local_jars
 from jobs import run_pipeline
 from synth.cli import main as generate
 
@@ -129,7 +130,7 @@ def _inputs(data: Path) -> list[str]:
     return ["--set", f"inputs.national_items.path={data / 'national_items.csv'}",
             "--set", f"inputs.catalogs.path={data / 'catalogs'}",
             "--set", f"inputs.settlements.path={data / 'settlements'}",
-            "--set", "output.charts=false", "--set", "output.format=parquet"]
+            "--set", "output.charts=false"]
 
 
 def _submit(cluster: Cluster, wheel: Path, deploy: Path, data: Path, out: Path) -> None:
@@ -146,6 +147,7 @@ def _submit(cluster: Cluster, wheel: Path, deploy: Path, data: Path, out: Path) 
         "--conf", f"spark.pyspark.driver.python={driver_env / 'bin' / 'python'}",
         "--driver-memory", "1g", "--executor-memory", "1g",
         "--conf", "spark.executor.cores=1", "--conf", f"spark.cores.max={WORKERS}",
+        "--jars", ",".join(local_jars(str(ROOT / ".jars"))),
         str(script), "--conf", "conf/cluster.yaml", *_inputs(data),
         "--set", f"output.path=file://{out}", "--set", f"output.exports_dir={out / 'exports'}",
     ]
@@ -159,8 +161,9 @@ def _submit(cluster: Cluster, wheel: Path, deploy: Path, data: Path, out: Path) 
     assert code == 0, f"spark-submit failed ({code}):\n" + log.read_text(errors="replace")[-5000:]
 
 
-def _table(out: Path, name: str) -> pd.DataFrame:
-    frame = pd.read_parquet(out / name)
+def _table(spark: SparkSession, out: Path, name: str) -> pd.DataFrame:
+    assert (out / name / "_delta_log").is_dir(), f"{out / name} is a Delta table"
+    frame = spark.read.format("delta").load(str(out / name)).toPandas()
     return frame.sort_values(COMPARED[name]).reset_index(drop=True)
 
 
@@ -189,7 +192,8 @@ def test_packaged_pipeline_on_standalone_cluster_equals_local(
     assert run_pipeline.main(["--conf", "conf/local.yaml", *_inputs(data),
                               "--set", f"output.path={local}"]) == 0
     for name in COMPARED:
-        expected, got = _table(local, name), _table(tmp_path / "cluster-out", name)
+        expected = _table(spark, local, name)
+        got = _table(spark, tmp_path / "cluster-out", name)
         assert len(expected) > 0, name
         pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=name)
     # The unpacked environments take ~1 GB; keep the logs.

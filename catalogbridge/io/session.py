@@ -13,6 +13,11 @@ from pyspark.sql import SparkSession
 log = logging.getLogger(__name__)
 
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+# Delta Lake's session extension and catalog, set whenever its jars are loaded.
+DELTA_CONF: dict[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
 
 # Settings tuned for this workload on small machines; conf files may override any of them.
 DEFAULT_CONF: dict[str, str] = {
@@ -35,6 +40,9 @@ class SparkSettings:
     app_name: str = "catalogbridge"
     log_level: str = "WARN"
     conf: dict[str, str] = field(default_factory=dict)
+    # Local runs load the jars in this folder (Delta Lake, fetched by `make setup` with
+    # scripts/fetch_jars.sh); relative to the working directory; null = none.
+    jars_dir: str | None = ".jars"
 
 
 def get_spark(settings: SparkSettings) -> SparkSession:
@@ -48,11 +56,23 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     builder = SparkSession.builder.appName(settings.app_name)
     if settings.master:
         builder = builder.master(settings.master)
-    for key, value in {**DEFAULT_CONF, **_console_conf(local), **settings.conf}.items():
+    jars = local_jars(settings.jars_dir) if local else []
+    if jars:
+        log.info("loading %s", ", ".join(Path(j).name for j in jars))
+    jar_conf = {"spark.jars": ",".join(jars), **DELTA_CONF} if jars else {}
+    for key, value in {**DEFAULT_CONF, **_console_conf(local), **jar_conf,
+                       **settings.conf}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark
+
+
+def local_jars(folder: str | None) -> list[str]:
+    """Absolute paths of the jars in `folder` (none when it is unset or absent)."""
+    if folder is None or not Path(folder).is_dir():
+        return []
+    return sorted(str(p.resolve()) for p in Path(folder).glob("*.jar"))
 
 
 def _console_conf(local: bool) -> dict[str, str]:
@@ -84,7 +104,9 @@ def delta_available(spark: SparkSession) -> bool:
     try:
         jvm = spark.sparkContext._jvm
         assert jvm is not None
-        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+        # spark.jars are loaded by Spark's class loader, not the JVM's system loader.
+        jvm.java.lang.Thread.currentThread().getContextClassLoader().loadClass(
+            "io.delta.tables.DeltaTable")
     except Exception:
         return False
     return True

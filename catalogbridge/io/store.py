@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,16 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from catalogbridge.io import history
 from catalogbridge.io.readers import InputError
 from catalogbridge.io.session import delta_available
 from catalogbridge.names import SERIAL, VISIT
-from catalogbridge.settings import check_choice
+from catalogbridge.settings import SettingError, check_choice
 
 log = logging.getLogger(__name__)
 
 TABLE_FORMATS = ("auto", "delta", "parquet")
+COMMIT_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,12 @@ class OutputSettings:
     format: str = "auto"  # auto: Delta when its classes load, else Parquet
     exports_dir: str = "exports"  # relative to path unless absolute; on the driver's disk
     charts: bool = True
+    history_days: int = 400  # Delta: days of versions kept for --as-of (Delta's default: 7)
 
     def __post_init__(self) -> None:
         check_choice("format", self.format, TABLE_FORMATS)
+        if self.history_days < 1:
+            raise SettingError("history_days", "must be at least 1 (days of table history)")
 
     @property
     def exports(self) -> Path:
@@ -49,7 +55,8 @@ def resolve_table_format(requested: str, has_delta: bool) -> str:
     if requested == "delta":
         raise InputError(
             "output.format is 'delta' but the Delta Lake classes are not on the class path; "
-            "add the delta-spark jars (spark.jars or --packages io.delta:delta-spark_2.13:4.0.0) "
+            "add the delta-spark jars (make setup fetches them into .jars/; on a cluster "
+            "--packages io.delta:delta-spark_2.13:4.0.1) "
             "or set output.format: auto"
         )
     return "parquet"
@@ -70,15 +77,24 @@ class TableStore:
 
     Tables written during a run go to `_staging/<run_id>/`; later stages of the same run
     read them there. `commit()` swaps them into place only after every stage succeeded
-    (Delta: one overwrite transaction per table; Parquet: a directory rename), and
-    `discard()` drops them, so a failed run leaves the previous run's tables unchanged.
+    (Delta: one overwrite transaction per table, marked with the run id; Parquet: a
+    directory rename), and `discard()` drops them, so a failed run leaves the previous
+    run's tables unchanged. With `as_of` (Delta), tables are read as that run left them and
+    nothing can be written. `versions` records the version of every table read from its
+    place or committed.
     """
 
-    def __init__(self, spark: SparkSession, out: OutputSettings, run_id: str = "adhoc") -> None:
+    def __init__(self, spark: SparkSession, out: OutputSettings, run_id: str = "adhoc",
+                 as_of: str | None = None) -> None:
         self.spark = spark
         self.out = out
         self.run_id = run_id
+        self.as_of = as_of
         self.format = resolve_table_format(out.format, delta_available(spark))
+        if as_of is not None and self.format != "delta":
+            raise InputError(f"--as-of {as_of}: earlier runs can be read back from Delta tables "
+                             f"only; these are {self.format} (output.format)")
+        self.versions: dict[str, int] = {}
         self._pending: dict[str, str] = {}
         if out.format == "auto":
             log.warning("table format: %s (output.format=auto%s)", self.format,
@@ -93,42 +109,92 @@ class TableStore:
 
     def write(self, df: DataFrame, name: str) -> int:
         """Stage `df` as table `name` for this run; the number of rows, counted while writing."""
+        self.check_writable(name)
         staged = f"{self._run_dir}/{name}"
         rows = Observation()
-        df.observe(rows, F.count(F.lit(1)).alias("rows")).write.format(self.format).mode(
-            "overwrite").options(overwriteSchema="true", **_dictionary_off(df.columns)).save(staged)
+        # Staged as Parquet whatever the format: commit() writes each table once into its
+        # Delta table, and a Delta write of a small table costs several Parquet ones.
+        df.observe(rows, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").options(
+            **_dictionary_off(df.columns)).parquet(staged)
         self._pending[name] = staged
         return int(rows.get["rows"])
+
+    def check_writable(self, name: str) -> None:
+        if self.as_of is not None:
+            raise InputError(f"--as-of {self.as_of} reads an earlier run's tables and writes none; "
+                             f"run the stage that writes '{name}' without --as-of")
 
     def scratch_path(self, name: str) -> str:
         """A place for this run's intermediate files; dropped with the staging area."""
         return f"{self._run_dir}/_scratch/{name}"
 
     def read(self, name: str) -> DataFrame:
-        path = self._pending.get(name, self.path(name))
+        if name in self._pending:
+            return self.spark.read.parquet(self._pending[name])
+        path = self.path(name)
         try:
-            return self.spark.read.format(self.format).load(path)
-        except AnalysisException:
+            reader = self.spark.read.format(self.format)
+            if self.format == "delta":
+                version = self._version_to_read(name, path)
+                self.versions[name] = version
+                reader = reader.option("versionAsOf", version)
+            return reader.load(path)
+        except AnalysisException as exc:
+            if self.as_of is not None and "time travel" in str(exc).lower():
+                raise InputError(f"--as-of {self.as_of}: table '{name}' no longer holds that "
+                                 f"version ({str(exc).splitlines()[0]}); output.history_days "
+                                 "sets how long versions are kept") from None
             raise InputError(
                 f"table '{name}' not found at {path}: run the stage that writes it "
                 "first (python -m jobs.run_pipeline runs them all)"
             ) from None
 
-    def commit(self) -> None:
-        """Put every table of this run in place, then drop the staging area."""
-        for name, staged in self._pending.items():
-            final = self.path(name)
-            if self.format == "delta":
-                self.spark.read.format("delta").load(staged).write.format("delta").mode(
-                    "overwrite").option("overwriteSchema", "true").save(final)
-            else:
-                previous = f"{self._run_dir}/_previous/{name}"
-                if self._fs.exists(self._jpath(final)):
-                    self._fs.mkdirs(self._jpath(previous).getParent())
-                    self._fs.rename(self._jpath(final), self._jpath(previous))
-                self._fs.rename(self._jpath(staged), self._jpath(final))
+    def _version_to_read(self, name: str, path: str) -> int:
+        if self.as_of is None:
+            return history.latest_version(self.spark, path)
+        runs = history.run_versions(self.spark, path)
+        if self.as_of not in runs:
+            known = ", ".join(list(runs)[-10:]) or "none"
+            raise InputError(f"--as-of {self.as_of}: table '{name}' has no version written by "
+                             f"that run; runs it has (latest 10): {known}")
+        return runs[self.as_of]
+
+    def commit(self) -> list[str]:
+        """Put every table of this run in place, then drop the staging area; their names.
+
+        Delta tables are committed concurrently (each its own transaction): for small
+        tables the time is mostly the driver's log handling, which overlaps well.
+        """
+        committed = list(self._pending)
+        if self.format == "delta":
+            with ThreadPoolExecutor(max_workers=COMMIT_THREADS) as pool:
+                versions = pool.map(self._commit_delta, committed)
+                self.versions.update(zip(committed, versions, strict=True))
+        else:
+            for name in committed:
+                self._commit_parquet(name)
         self._pending.clear()
         self._drop_run_dir()
+        return committed
+
+    def _commit_delta(self, name: str) -> int:
+        """Overwrite table `name` with this run's rows in one transaction; its new version."""
+        final = self.path(name)
+        existed = self._fs.exists(self._jpath(f"{final}/_delta_log"))
+        keep = history.retention_properties(self.out.history_days)
+        self.spark.read.parquet(self._pending[name]).write.format("delta").mode(
+            "overwrite").options(overwriteSchema="true", userMetadata=history.run_marker(self.run_id),
+                                 **keep).save(final)  # properties take effect on a new table
+        if existed:
+            history.keep_history(self.spark, final, keep)
+        return history.latest_version(self.spark, final)
+
+    def _commit_parquet(self, name: str) -> None:
+        final, previous = self.path(name), f"{self._run_dir}/_previous/{name}"
+        if self._fs.exists(self._jpath(final)):
+            self._fs.mkdirs(self._jpath(previous).getParent())
+            self._fs.rename(self._jpath(final), self._jpath(previous))
+        self._fs.rename(self._jpath(self._pending[name]), self._jpath(final))
 
     def discard(self) -> None:
         self._pending.clear()

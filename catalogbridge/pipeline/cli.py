@@ -24,6 +24,9 @@ def parse_args(argv: Sequence[str] | None, description: str) -> argparse.Namespa
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a config key, e.g. --set "
                         "scenario.scope=all (repeatable)")
+    parser.add_argument("--as-of", metavar="RUN_ID", default=None,
+                        help="read the tables as run RUN_ID left them (Delta) and rebuild "
+                        "exports and reports from them under exports/as_of_RUN_ID/")
     return parser.parse_args(argv)
 
 
@@ -41,7 +44,11 @@ def run_main(argv: Sequence[str] | None, description: str,
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run = Run.start(cfg)
+    try:
+        run = Run.start(cfg, as_of=args.as_of)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         run_stages(run, stages)
     except InputError as exc:
@@ -52,7 +59,10 @@ def run_main(argv: Sequence[str] | None, description: str,
         run.store.discard()
         log.error("run %s failed; the previous run's tables are unchanged", run.run_id)
         raise
-    run.store.commit()
+    committed = run.store.commit()
+    run.record_versions()
+    log.info("run %s done: %d %s tables committed in %s; exports in %s", run.run_id,
+             len(committed), run.store.format, cfg.output.path, run.exports)
     return 0
 
 

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,23 +39,35 @@ HISTORY_DIR = "quality_history"
 
 @dataclass(frozen=True)
 class Run:
-    """One run: its configuration, session, table store and id."""
+    """One run: its configuration, session, table store and id.
+
+    With `as_of` (an earlier run's id) the tables are read as that run left them, and
+    exports go to `exports/as_of_<run id>/`.
+    """
 
     cfg: PipelineConfig
     spark: SparkSession
     store: TableStore
     run_id: str
+    documents: dict[Path, dict[str, Any]] = field(default_factory=dict)  # JSON written
 
     @classmethod
-    def start(cls, cfg: PipelineConfig) -> Run:
+    def start(cls, cfg: PipelineConfig, as_of: str | None = None) -> Run:
         spark = get_spark(cfg.spark)
         run_id = cfg.run_id or dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        return cls(cfg=cfg, spark=spark, store=TableStore(spark, cfg.output, run_id),
-                   run_id=run_id)
+        return cls(cfg=cfg, spark=spark, run_id=run_id,
+                   store=TableStore(spark, cfg.output, run_id, as_of=as_of))
 
     @property
     def exports(self) -> Path:
-        return self.cfg.output.exports
+        exports = self.cfg.output.exports
+        return exports if self.store.as_of is None else exports / f"as_of_{self.store.as_of}"
+
+    def record_versions(self) -> None:
+        """Add the version of every table read or committed to the JSON documents written."""
+        for path, document in self.documents.items():
+            write_json({**document, "table_versions": dict(sorted(self.store.versions.items())),
+                        "as_of": self.store.as_of}, path)
 
     def load(self, ref: str) -> Any:
         if ref.startswith("input:"):
@@ -75,7 +87,7 @@ class Run:
     def save(self, ref: str, value: Any) -> str | None:
         """Write one output; a short note of what was written, for the progress line."""
         if ref == HISTORY_DIR:
-            write_json(value, self.exports / HISTORY_DIR / f"{self.run_id}.json")
+            self.documents[write_json(value, self.exports / HISTORY_DIR / f"{self.run_id}.json")] = value
             return None
         if ref == "exports/charts":
             if value is None:
@@ -84,7 +96,10 @@ class Run:
             return f"{drawn:,} charts"
         if ref.startswith(EXPORTS_PREFIX):
             target = self.exports / ref.removeprefix(EXPORTS_PREFIX)
-            (write_json if target.suffix == ".json" else write_text)(value, target)
+            if target.suffix == ".json":
+                self.documents[write_json(value, target)] = value
+            else:
+                write_text(value, target)
             return None
         assert isinstance(value, DataFrame), f"{ref}: a table output must be a DataFrame"
         return f"{ref} {self.store.write(value, ref):,} rows"
@@ -121,6 +136,10 @@ def run_stages(run: Run, names: Sequence[str] | None = None) -> None:
     """Run the named stages (all by default) in table order, one progress line each way."""
     table = stage_table.STAGES
     chosen = [s for s in table if names is None or s.name in names]
+    for stage in chosen:  # before any work: a stage that writes tables cannot run --as-of
+        for ref in stage.outputs:
+            if not ref.startswith(EXPORTS_PREFIX) and ref != HISTORY_DIR:
+                run.store.check_writable(ref)
     log.info("run %s: %s tables in %s", run.run_id, run.store.format, run.cfg.output.path)
     for stage in chosen:
         number = f"{table.index(stage) + 1}/{len(table)}"
