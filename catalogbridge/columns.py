@@ -44,10 +44,6 @@ def region_of(code: Column, level: str = "province") -> Column:
                   F.concat(F.substring(code, 1, keep), F.lit("0" * (6 - keep))))
 
 
-def province_of(code: Column) -> Column:
-    return region_of(code, "province")
-
-
 def catalog_of(region: Column, catalogs: Sequence[str]) -> Column:
     """The catalog that settles an analysis region: its own, else its province's.
 
@@ -82,11 +78,6 @@ def item_function(l1: Column, l2: Column) -> Column:
     """Diagnostic: level-1 class 1 or 2 except radiotherapy (24); everything else therapeutic."""
     return F.when(l1.isin("1", "2") & (l2 != "24"), F.lit(DIAGNOSTIC)).otherwise(
         F.lit(THERAPEUTIC))
-
-
-def base_code(national_code: Column) -> Column:
-    """The 9-digit base code of the national price-item spec inside a 15-digit NHSA code."""
-    return F.substring(national_code, 3, 9)
 
 
 def pct(part: Column, whole: Column) -> Column:

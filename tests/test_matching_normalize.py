@@ -9,8 +9,8 @@ import pytest
 
 from udfs.matching import MatchParams, NationalLibrary, map_items
 from udfs.normalize import (
+    BASIC,
     load_normalizer,
-    normalize_name,
     normalizer_from_dict,
     synonym_collisions,
 )
@@ -34,7 +34,7 @@ NORM = load_normalizer(SYNONYMS)
     (None, ""),
 ])
 def test_basic_normalisation(raw: str | None, normalized: str) -> None:
-    assert normalize_name(raw) == normalized
+    assert BASIC(raw) == normalized
 
 
 @pytest.mark.parametrize(("a", "b"), [

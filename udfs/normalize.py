@@ -124,11 +124,6 @@ def strip_latin_groups(key: str) -> str:
 BASIC = Normalizer()
 
 
-def normalize_name(name: str | None) -> str:
-    """Canonical form without synonym lists (width, brackets, punctuation, notes, units, 费)."""
-    return BASIC(name)
-
-
 def load_normalizer(path: str | Path | None) -> Normalizer:
     """Read a synonym file (see conf/synonyms.yaml); None means no synonyms."""
     if path is None:
