@@ -4,6 +4,7 @@ rebuilt from its tables (`--as-of RUN_ID`)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,21 @@ def test_reports_of_an_earlier_run_rebuilt_from_its_versions(
     assert item_stats.main([*case.args, "--as-of", "test-run"]) == 2
     assert "writes none; run the stage that writes 'item_stats' without --as-of" \
         in capsys.readouterr().err
+
+
+def test_a_table_written_by_another_tool_is_not_replaced(
+        spark: SparkSession, two_provinces: Case, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    case = copy_case(two_provinces, tmp_path)
+    foreign = str(case.out / "item_stats")
+    shutil.rmtree(foreign)
+    spark.createDataFrame([("A", 1.5)], "code string, visits double").write.format(
+        "delta").save(foreign)
+    assert item_stats.main(case.args) == 2
+    err = capsys.readouterr().err
+    assert "table 'item_stats'" in err and "written by another tool" in err
+    assert "columns only in the table: code" in err
+    assert "different types: visits (double -> bigint)" in err
+    assert "nothing was committed" in err
+    assert [tuple(r) for r in spark.read.format("delta").load(foreign).collect()] == [("A", 1.5)]
+    assert not (case.out / "_staging").exists()

@@ -8,9 +8,7 @@ files 7 days, after which time travel to older versions fails).
 
 from __future__ import annotations
 
-from typing import Any
-
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 RUN_MARKER = "catalogbridge run "
@@ -26,27 +24,55 @@ def retention_properties(days: int) -> dict[str, str]:
     return {"delta.logRetentionDuration": interval, "delta.deletedFileRetentionDuration": interval}
 
 
-def _table(spark: SparkSession, path: str) -> Any:
-    from delta.tables import DeltaTable  # the pip package's bindings; needs the jars loaded
+def _quoted(path: str) -> str:
+    return "delta.`" + path.replace("`", "``") + "`"
 
-    return DeltaTable.forPath(spark, path)
+
+def _history(spark: SparkSession, path: str, limit: int | None = None) -> DataFrame:
+    """Delta's history through SQL: only the jars are needed, not the Python package (which
+    would bring its own pyspark into the environment shipped to clusters)."""
+    return spark.sql(f"DESCRIBE HISTORY {_quoted(path)}" + (f" LIMIT {limit}" if limit else ""))
 
 
 def latest_version(spark: SparkSession, path: str) -> int:
-    return int(_table(spark, path).history(1).select("version").first()[0])
+    return int(_history(spark, path, 1).select("version").collect()[0][0])
 
 
 def keep_history(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
     """Set the retention properties on a table created before they were configured."""
-    current = _table(spark, path).detail().select("properties").first()[0] or {}
+    detail = spark.sql(f"DESCRIBE DETAIL {_quoted(path)}").select("properties").collect()
+    current = detail[0][0] or {}
     if any(current.get(k) != v for k, v in properties.items()):
         assignments = ", ".join(f"'{k}' = '{v}'" for k, v in properties.items())
-        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
+        spark.sql(f"ALTER TABLE {_quoted(path)} SET TBLPROPERTIES ({assignments})")
+
+
+def schema_conflict(spark: SparkSession, path: str, columns: dict[str, str]) -> str | None:
+    """Why a table we did not write cannot be overwritten with `columns` (name -> type), or None.
+
+    A Delta table at our path whose history has no run of ours was written by another tool;
+    replacing it with a different schema would destroy someone else's data, so it is refused.
+    """
+    ours = _history(spark, path).where(F.col("userMetadata").startswith(RUN_MARKER)).limit(1)
+    if ours.count():
+        return None
+    theirs = {f.name: f.dataType.simpleString()
+              for f in spark.read.format("delta").load(path).schema.fields}
+    if theirs == columns:
+        return None
+    missing = [c for c in theirs if c not in columns]
+    extra = [c for c in columns if c not in theirs]
+    retyped = [f"{c} ({theirs[c]} -> {columns[c]})" for c in columns
+               if c in theirs and theirs[c] != columns[c]]
+    parts = [f"{label}: {', '.join(cols)}" for label, cols in
+             (("columns only in the table", missing), ("columns only in this run", extra),
+              ("different types", retyped)) if cols]
+    return "; ".join(parts)
 
 
 def run_versions(spark: SparkSession, path: str) -> dict[str, int]:
     """run id -> the version of the table that run committed (the latest if it wrote twice)."""
-    rows = (_table(spark, path).history()
+    rows = (_history(spark, path)
             .where(F.col("userMetadata").startswith(RUN_MARKER))
             .select("userMetadata", "version").collect())
     versions: dict[str, int] = {}

@@ -167,6 +167,7 @@ class TableStore:
         """
         committed = list(self._pending)
         if self.format == "delta":
+            self._refuse_foreign_tables()
             with ThreadPoolExecutor(max_workers=COMMIT_THREADS) as pool:
                 versions = pool.map(self._commit_delta, committed)
                 self.versions.update(zip(committed, versions, strict=True))
@@ -176,6 +177,21 @@ class TableStore:
         self._pending.clear()
         self._drop_run_dir()
         return committed
+
+    def _refuse_foreign_tables(self) -> None:
+        """Before anything is committed: no table written by another tool is replaced."""
+        for name, staged in self._pending.items():
+            final = self.path(name)
+            if not self._fs.exists(self._jpath(f"{final}/_delta_log")):
+                continue
+            ours = {f.name: f.dataType.simpleString()
+                    for f in self.spark.read.parquet(staged).schema.fields}
+            conflict = history.schema_conflict(self.spark, final, ours)
+            if conflict:
+                raise InputError(
+                    f"table '{name}' at {final} was written by another tool with a different "
+                    f"schema ({conflict}); nothing was committed. Move that table elsewhere or "
+                    "point output.path at another folder")
 
     def _commit_delta(self, name: str) -> int:
         """Overwrite table `name` with this run's rows in one transaction; its new version."""

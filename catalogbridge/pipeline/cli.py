@@ -41,16 +41,13 @@ def run_main(argv: Sequence[str] | None, description: str,
     args = parse_args(argv, description)
     try:
         cfg = load_config(args.conf, args.overrides)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
         run = Run.start(cfg, as_of=args.as_of)
-    except InputError as exc:
+    except (ConfigError, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         run_stages(run, stages)
+        committed = run.store.commit()
     except InputError as exc:
         run.store.discard()
         print(f"error: {exc}", file=sys.stderr)
@@ -59,7 +56,6 @@ def run_main(argv: Sequence[str] | None, description: str,
         run.store.discard()
         log.error("run %s failed; the previous run's tables are unchanged", run.run_id)
         raise
-    committed = run.store.commit()
     run.record_versions()
     log.info("run %s done: %d %s tables committed in %s; exports in %s", run.run_id,
              len(committed), run.store.format, cfg.output.path, run.exports)
