@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from catalogbridge.io.contracts import CATALOGS, NATIONAL_ITEMS
+from catalogbridge.io.exports import export_csv
 from catalogbridge.io.readers import InputError, InputSpec, read_input
 from catalogbridge.io.store import OutputSettings, TableStore, resolve_table_format
 
@@ -104,3 +105,13 @@ def test_header_only_file_is_empty_input(spark: SparkSession, tmp_path: Path) ->
     path.write_text("item_code,item_name\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"\(.*national.csv\): no data rows"):
         read_input(spark, InputSpec(path=str(path)), NATIONAL_ITEMS)
+
+
+def test_csv_export_to_a_relative_folder(spark: SparkSession, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`output.path: output/demo` (the demo's) is relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    df = spark.createDataFrame([("浙江", 2), ("上海", 1)], "region string, visits int")
+    target = export_csv(df, Path("out/exports/t.csv"), staging="out/_staging/t", order=["visits"])
+    assert (tmp_path / target).read_bytes() == "\ufeffregion,visits\n上海,1\n浙江,2\n".encode()
+    assert not (tmp_path / "out" / "_staging" / "t").exists()

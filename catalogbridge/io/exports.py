@@ -45,7 +45,7 @@ def export_csv(df: DataFrame, target: Path, *, staging: str, order: Sequence[str
         for number, part in enumerate(parts):
             local = Path(scratch) / f"part-{number}.csv"
             fs.copyToLocalFile(False, jvm.org.apache.hadoop.fs.Path(part),
-                               jvm.org.apache.hadoop.fs.Path(local.as_uri()), True)
+                               jvm.org.apache.hadoop.fs.Path(local.resolve().as_uri()), True)
             with local.open("rb") as handle:
                 shutil.copyfileobj(handle, out, _COPY_CHUNK)
     fs.delete(source, True)
