@@ -112,6 +112,7 @@ def test_csv_export_to_a_relative_folder(spark: SparkSession, tmp_path: Path,
     """`output.path: output/demo` (the demo's) is relative to the working directory."""
     monkeypatch.chdir(tmp_path)
     df = spark.createDataFrame([("浙江", 2), ("上海", 1)], "region string, visits int")
-    target = export_csv(df, Path("out/exports/t.csv"), staging="out/_staging/t", order=["visits"])
+    staging = tmp_path / "staging" / "t"  # on the table storage (the JVM's own working folder)
+    target = export_csv(df, Path("out/exports/t.csv"), staging=str(staging), order=["visits"])
     assert (tmp_path / target).read_bytes() == "\ufeffregion,visits\n上海,1\n浙江,2\n".encode()
-    assert not (tmp_path / "out" / "_staging" / "t").exists()
+    assert not staging.exists(), "Spark's part files are removed after the copy"
