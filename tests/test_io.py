@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -68,11 +69,16 @@ def test_delta_without_jars_is_an_error(spark: SparkSession) -> None:
         resolve_table_format("delta", False)
 
 
-@pytest.mark.parametrize(("requested", "written"), [("auto", "delta"), ("parquet", "parquet")])
+@pytest.mark.parametrize(("requested", "written", "relative"),
+                         [("auto", "delta", False), ("parquet", "parquet", False),
+                          ("auto", "delta", True)])
 def test_tables_are_in_place_only_after_commit(spark: SparkSession, tmp_path: Path,
-                                               requested: str, written: str) -> None:
-    """`auto` writes Delta (make setup fetches its jars); the Parquet path still works."""
-    store = TableStore(spark, OutputSettings(path=str(tmp_path), format=requested))
+                                               requested: str, written: str,
+                                               relative: bool) -> None:
+    """`auto` writes Delta (make setup fetches its jars); the Parquet path still works; an
+    output.path relative to the working folder (the demo's `output/demo`) too."""
+    out = os.path.relpath(tmp_path) if relative else str(tmp_path)
+    store = TableStore(spark, OutputSettings(path=out, format=requested))
     assert store.format == written
     assert store.write(spark.createDataFrame([(1,), (2,)], "x int"), "t") == 2
     assert sorted(r["x"] for r in store.read("t").collect()) == [1, 2]

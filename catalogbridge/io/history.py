@@ -24,14 +24,22 @@ def retention_properties(days: int) -> dict[str, str]:
     return {"delta.logRetentionDuration": interval, "delta.deletedFileRetentionDuration": interval}
 
 
-def _quoted(path: str) -> str:
-    return "delta.`" + path.replace("`", "``") + "`"
+def _quoted(spark: SparkSession, path: str) -> str:
+    """`delta.`<path>``, the path made absolute as Spark's own writes resolve it (Delta's SQL
+    does not accept a relative path such as the demo's output/demo)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    qualified = str(fs.makeQualified(hadoop_path).toString())
+    return "delta.`" + qualified.replace("`", "``") + "`"
 
 
 def _history(spark: SparkSession, path: str, limit: int | None = None) -> DataFrame:
     """Delta's history through SQL: only the jars are needed, not the Python package (which
     would bring its own pyspark into the environment shipped to clusters)."""
-    return spark.sql(f"DESCRIBE HISTORY {_quoted(path)}" + (f" LIMIT {limit}" if limit else ""))
+    return spark.sql(f"DESCRIBE HISTORY {_quoted(spark, path)}"
+                     + (f" LIMIT {limit}" if limit else ""))
 
 
 def latest_version(spark: SparkSession, path: str) -> int:
@@ -40,11 +48,11 @@ def latest_version(spark: SparkSession, path: str) -> int:
 
 def keep_history(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
     """Set the retention properties on a table created before they were configured."""
-    detail = spark.sql(f"DESCRIBE DETAIL {_quoted(path)}").select("properties").collect()
+    detail = spark.sql(f"DESCRIBE DETAIL {_quoted(spark, path)}").select("properties").collect()
     current = detail[0][0] or {}
     if any(current.get(k) != v for k, v in properties.items()):
         assignments = ", ".join(f"'{k}' = '{v}'" for k, v in properties.items())
-        spark.sql(f"ALTER TABLE {_quoted(path)} SET TBLPROPERTIES ({assignments})")
+        spark.sql(f"ALTER TABLE {_quoted(spark, path)} SET TBLPROPERTIES ({assignments})")
 
 
 def schema_conflict(spark: SparkSession, path: str, columns: dict[str, str]) -> str | None:
