@@ -92,3 +92,10 @@ _GENDER_CODES = {"1": "M", "男": "M", "m": "M", "male": "M", "2": "F", "女": "
 def gender_of(gend: Column) -> Column:
     """'M' or 'F' from NHSA `gend` (1 male, 2 female) or 男/女; unknown codes give null."""
     return lookup(_GENDER_CODES, F.lower(F.trim(gend)))
+
+
+def in_values(col: Column, values: Sequence[str | None]) -> Column:
+    """`col` is one of `values`, None matching null (never null itself)."""
+    known = [v for v in values if v is not None]
+    test = col.isin(*known) if known else F.lit(False)
+    return (test | col.isNull()) if None in values else F.coalesce(test, F.lit(False))

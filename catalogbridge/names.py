@@ -9,10 +9,13 @@ from __future__ import annotations
 # Tables under output.path, in the order the stages write them.
 NATIONAL_ITEMS = "national_items"
 CATALOG_MAPPING = "catalog_mapping"
-SETTLEMENTS_CLEAN = "settlements_clean"
-SETTLEMENTS_QUARANTINE = "settlements_quarantine"
+SETTLEMENT_ROWS = "settlement_rows"  # every input row once, partitioned by month and status
+SETTLEMENT_DELIVERIES = "settlement_deliveries"  # the files behind it, and the run that tagged each
 RECONCILIATION = "reconciliation"
 REVIEW_QUEUE = "review_queue"
+# Views of settlement_rows (same columns as the tables they replaced).
+SETTLEMENTS_CLEAN = "settlements_clean"
+SETTLEMENTS_QUARANTINE = "settlements_quarantine"
 ITEM_STATS = "item_stats"
 DISCREPANT_ITEMS = "discrepant_items"
 SCENARIO_RESULTS = "scenario_results"
@@ -23,8 +26,15 @@ FEE = "det_item_fee_sumamt"
 TIME = "fee_ocur_time"
 SERIAL = "feedetl_sn"
 VISIT = "mdtrt_id"
-# Lineage and raw-text companions added by the readers.
+# Lineage and raw-text companions added by the readers: the file, the byte offset where the
+# row's file split starts, and the row's ordinal within that split (see io.readers).
 SOURCE_FILE = "_source_file"
+SOURCE_SPLIT = "_source_split"
+SPLIT_RECORD = "_split_record"
+LINEAGE = (SOURCE_FILE, SOURCE_SPLIT, SPLIT_RECORD)
+# settlement_rows partitions: the delivery month (from the file's name) and the row's status.
+MONTH, STATUS = "settlement_month", "status"
+CLEAN, QUARANTINED = "clean", "quarantined"
 RAW_SUFFIX = "__raw"
 
 # Keys of the analysis tables.

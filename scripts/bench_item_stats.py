@@ -43,12 +43,15 @@ def plain_tagged_rows(settlements: DataFrame, *, mapping: DataFrame, national: D
     """The plain plan: every row tagged, then every row ranked by serial number.
 
     The same rows as the clean stage's `tag_settlements`, which ranks only the rows whose
-    serial repeats; `with_reasons`, given every severity, ranks duplicates over all rows (one
-    shuffle of all rows). Kept here as the benchmark's baseline, not in the pipeline.
+    serial repeats; here `rank_duplicates` runs over all rows (one shuffle of all rows).
+    Kept here as the benchmark's baseline, not in the pipeline.
     """
     from catalogbridge.matching.catalog import catalog_region_list
     from catalogbridge.quality.rules import rule_severities
     from catalogbridge.transforms.cleaning import (
+        duplicate_target,
+        duplicate_ties,
+        rank_duplicates,
         rule_checks,
         with_item_mapping,
         with_reasons,
@@ -57,6 +60,9 @@ def plain_tagged_rows(settlements: DataFrame, *, mapping: DataFrame, national: D
     )
 
     analysis = cfg.analysis
+    severities = rule_severities(cfg.quality.rules)
+    target = duplicate_target(severities)
+    assert target is not None
     rules = rule_checks(period_start=analysis.period.start, period_end=analysis.period.end,
                         med_types=analysis.med_types)
     return (
@@ -64,7 +70,8 @@ def plain_tagged_rows(settlements: DataFrame, *, mapping: DataFrame, national: D
         .transform(with_item_mapping, catalogs=catalog_region_list(mapping), mapping=mapping,
                    national_codes=national)
         .transform(with_supervision_limits, limits=limits)
-        .transform(with_reasons, rules=rules, severities=rule_severities(cfg.quality.rules))
+        .transform(with_reasons, rules=rules, severities=severities)
+        .transform(rank_duplicates, target=target, ties=duplicate_ties(settlements))
     )
 
 
@@ -76,16 +83,16 @@ def spark_item_stats(data: Path, tables: Path, out: Path, *,
     whose serial repeats (see `plain_tagged_rows`).
     """
     from catalogbridge.io.session import DEFAULT_CONF
-    from catalogbridge.names import CATALOG_MAPPING, NATIONAL_ITEMS, SETTLEMENTS_CLEAN
+    from catalogbridge.names import CATALOG_MAPPING, NATIONAL_ITEMS, SETTLEMENT_ROWS
     from catalogbridge.pipeline.config import load_config
     from catalogbridge.pipeline.nodes import clean_settlements
     from catalogbridge.pipeline.runner import Run
-    from catalogbridge.transforms.cleaning import clean_rows
+    from catalogbridge.transforms.cleaning import clean_rows, settlement_rows
     from catalogbridge.transforms.statistics import item_stats
 
     cfg = load_config(ROOT / "conf" / "local.yaml", [
         f"inputs.settlements.path={data / 'settlements'}", f"output.path={tables}",
-        "output.format=parquet", "run_id=bench"])
+        "run_id=bench"])
     run = Run.start(cfg)
     if defaults:
         # Spark's own defaults (200 shuffle partitions, AQE as Spark ships it or off) in place
@@ -98,17 +105,18 @@ def spark_item_stats(data: Path, tables: Path, out: Path, *,
             run.spark.conf.set("spark.sql.adaptive.enabled", "false")
     started = time.perf_counter()
     # What the clean stage reads (catalogbridge.pipeline.stages), read the same way.
-    settlements = run.load("input:settlements")
+    source = run.load("input:settlements")
     mapping, national = run.load(CATALOG_MAPPING), run.load(NATIONAL_ITEMS)
     limits = run.load("supervision_limits")
     if rank_all:
-        clean = plain_tagged_rows(settlements, mapping=mapping, national=national,
-                                  limits=limits, cfg=cfg).transform(clean_rows)
+        rows = plain_tagged_rows(source.read(), mapping=mapping, national=national,
+                                 limits=limits, cfg=cfg).transform(settlement_rows)
     else:
-        clean = clean_settlements(settlements=settlements, mapping=mapping, national=national,
-                                  limits=limits, analysis=cfg.analysis,
-                                  quality=cfg.quality)[SETTLEMENTS_CLEAN]
-    stats = clean.transform(item_stats)
+        rows = clean_settlements(source=source, stored=None, delivered=None, mapping=mapping,
+                                 national=national, limits=limits, spark=run.spark,
+                                 run_id="bench", analysis=cfg.analysis,
+                                 quality=cfg.quality)[SETTLEMENT_ROWS].rows
+    stats = rows.transform(clean_rows).transform(item_stats)
     stats.write.mode("overwrite").parquet(str(out))
     seconds = time.perf_counter() - started
     conf = run.spark.conf
@@ -130,7 +138,7 @@ WITH s AS (
   SELECT {text}, det_item_fee_sumamt IS NULL AS fee_missing,
          TRY_CAST(det_item_fee_sumamt AS DECIMAL(18, 2)) AS fee,
          CAST(fee_ocur_time AS TIMESTAMP) AS t, filename
-  FROM read_parquet('{settlements}/*.parquet', filename = true)
+  FROM read_parquet('{settlements}/**/*.parquet', filename = true)
 ),
 regions AS (SELECT DISTINCT catalog_region FROM read_parquet('{mapping}/*.parquet')),
 mapping AS (SELECT catalog_region, local_code, national_code

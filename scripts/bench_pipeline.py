@@ -2,9 +2,13 @@
 
     python scripts/bench_pipeline.py --data-dir data/bench --rows 5000000 50000000
 
-For each size: generate the national case if missing (`python -m synth`), run
-the whole pipeline in local mode (conf/local.yaml, Parquet) timing every stage and polling
-the driver's memory (RSS of the driver Python process plus its JVM, every 0.2 s), then time
+For each size: generate the national case if missing (`python -m synth`) and lay its rows
+out as monthly deliveries (`monthly/settlements/delivery=2023-01/…`, by each line's fee
+month, DuckDB), run the whole pipeline in local mode (conf/local.yaml, Delta tables) timing
+every stage and the commit and polling the driver's memory (RSS of the driver Python process
+plus its JVM, every 0.2 s); then the incremental case: eleven months into a fresh output,
+then the twelfth added, timed, whose exports and quality totals must equal the full run's;
+then time
 raw settlement files -> item_stats, without the stage's other outputs, in separate processes
 on the same files: Spark with the pipeline's settings, with Spark's default settings (AQE
 on, as Spark 4 ships, and off), the plain plan (every row ranked by serial number) with
@@ -33,6 +37,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 STAGE_LINE = re.compile(r"stage \d+/\d+ (\w+) done in ([\d.]+) s")  # catalogbridge.pipeline.runner
+COMMIT_LINE = re.compile(r"tables committed in ([\d.]+) s")  # catalogbridge.pipeline.cli
+LAST_MONTH = "2023-12"  # the month the incremental case adds
+COMPARED_EXPORTS = ("discrepant_items.csv", "scenario_results.csv", "class_summary.csv",
+                    "review_queue.csv")
 VARIANTS = {  # name -> bench_item_stats.py arguments
     "spark_tuned": ["spark"],
     "spark_defaults": ["spark", "--defaults", "spark"],
@@ -40,7 +48,7 @@ VARIANTS = {  # name -> bench_item_stats.py arguments
     "spark_plain": ["spark", "--defaults", "no-aqe", "--rank-all"],
     "duckdb": ["duckdb", "--threads", "2"],
 }
-BIG_TABLES = ("settlements_clean", "settlements_quarantine", "reconciliation", "_staging")
+BIG_TABLES = ("settlement_rows", "reconciliation", "_staging")
 
 
 def _rss_kb(pid: int) -> int:
@@ -115,16 +123,62 @@ def generate(data: Path, rows: int) -> float | None:
     return round(time.perf_counter() - started, 1)
 
 
-def pipeline(data: Path, out: Path, logs: Path) -> dict[str, Any]:
+def monthly_layout(data: Path) -> Path:
+    """The generated rows as monthly deliveries under `data/monthly/settlements` (once)."""
+    import duckdb
+
+    target = data / "monthly" / "settlements"
+    if target.is_dir():
+        return target.parent
+    month = "coalesce(strftime(fee_ocur_time, '%Y-%m'), 'undated')"
+    duckdb.connect(config={"threads": 2}).execute(
+        f"COPY (SELECT *, {month} AS delivery FROM read_parquet('{data}/settlements/*.parquet')) "
+        f"TO '{target}' (FORMAT parquet, PARTITION_BY (delivery))")
+    return target.parent
+
+
+def pipeline(national: Path, settlements: Path, out: Path, log: Path,
+             run_id: str = "bench") -> dict[str, Any]:
     cmd = [PY, "-m", "jobs.run_pipeline", "--conf", "conf/local.yaml",
-           "--set", f"inputs.national_items.path={data / 'national_items.csv'}",
-           "--set", f"inputs.catalogs.path={data / 'catalogs'}",
-           "--set", f"inputs.settlements.path={data / 'settlements'}",
-           "--set", f"output.path={out}", "--set", "output.format=parquet"]
-    result = run_measured(cmd, logs / "pipeline.log")
-    result["stages_s"] = {m[1]: float(m[2]) for m in STAGE_LINE.finditer(result.pop("output"))}
+           "--set", f"inputs.national_items.path={national / 'national_items.csv'}",
+           "--set", f"inputs.catalogs.path={national / 'catalogs'}",
+           "--set", f"inputs.settlements.path={settlements}",
+           "--set", f"output.path={out}", "--set", f"run_id={run_id}"]
+    result = run_measured(cmd, log)
+    output = result.pop("output")
+    result["stages_s"] = {m[1]: float(m[2]) for m in STAGE_LINE.finditer(output)}
+    result["commit_s"] = float(COMMIT_LINE.findall(output)[-1])
     result["command"] = " ".join(cmd)
     return result
+
+
+def incremental(data: Path, monthly: Path, full: Path, work: Path) -> dict[str, Any]:
+    """Eleven months, then the twelfth added (timed); its results must equal the full run's."""
+    deliveries, out = work / "deliveries", work / "incremental"
+    for file in sorted((monthly / "settlements").rglob("*.parquet")):
+        if f"delivery={LAST_MONTH}" not in str(file):
+            target = deliveries / file.relative_to(monthly / "settlements")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(file, target)
+    eleven = pipeline(data, deliveries, out, work / "eleven_months.log", "eleven")
+    last = monthly / "settlements" / f"delivery={LAST_MONTH}"
+    shutil.copytree(last, deliveries / last.name, copy_function=os.link)
+    added = pipeline(data, deliveries, out, work / "month_added.log", "added")
+    same = {name: (out / "exports" / name).read_bytes() == (full / "exports" / name).read_bytes()
+            for name in COMPARED_EXPORTS}
+
+    def totals(root: Path) -> dict[str, Any]:
+        report = json.loads((root / "exports" / "quality_report.json").read_text("utf-8"))
+        return dict(report["totals"])
+
+    same["quality_totals"] = totals(out) == totals(full)
+    return {"eleven_months": eleven, "month_added": added, "equal": same}
+
+
+def months_tagged(log: Path) -> str:
+    """What the clean stage said it tagged (catalogbridge.pipeline.nodes.clean_settlements)."""
+    found = re.findall(r"settlement months: (.*)", log.read_text(errors="replace"))
+    return found[-1] if found else "?"
 
 
 def item_stats_runs(data: Path, tables: Path, work: Path, variants: list[str],
@@ -186,13 +240,13 @@ def report(results: dict[str, Any]) -> str:
         that proves every row landed once) included."""
         times = r["pipeline"]["stages_s"]
         return float(times["clean_settlements"] + times.get("reconcile", 0.0)
-                     + times["item_stats"])
+                     + times["item_stats"] + r["pipeline"]["commit_s"])
 
     def seconds(r: dict[str, Any], name: str) -> float | None:
         return r["item_stats"].get(name, {}).get("seconds")
 
-    lines = ["| rows | whole pipeline | clean + item_stats stages | DuckDB (2 threads) | "
-             "stages ÷ DuckDB | Spark computing item_stats only (tuned) | ÷ DuckDB | "
+    lines = ["| rows | whole pipeline | clean + reconcile + item_stats stages + commit | "
+             "DuckDB (2 threads) | stages ÷ DuckDB | Spark computing item_stats only (tuned) | ÷ DuckDB | "
              "Spark 4 defaults (AQE on) | defaults, AQE off | plain plan, defaults, AQE off | "
              "rows/s/core (stages) | peak driver RSS | load |",
              "|" + "---:|" * 13]
@@ -222,6 +276,16 @@ def report(results: dict[str, Any]) -> str:
                   f"{grow(lambda r: r['pipeline']['wall_s'])}× the time, clean + item_stats "
                   f"{grow(stages)}×, peak driver RSS "
                   f"{grow(lambda r: r['pipeline']['peak_driver_rss_mb'])}×"]
+    lines += ["", "| rows | full run (12 months) | eleven months | twelfth month added | "
+              "added ÷ full | months tagged when adding | equal to the full run |",
+              "|---:|---:|---:|---:|---:|---|---|"]
+    for rows, r in sizes.items():
+        inc = r.get("incremental")
+        if inc:
+            full, added = r["pipeline"]["wall_s"], inc["month_added"]["wall_s"]
+            lines.append(f"| {int(rows):,} | {full} s | {inc['eleven_months']['wall_s']} s | "
+                         f"{added} s | {added / full:.2f} | {inc['month_added']['tagged']} | "
+                         f"{all(inc['equal'].values())} |")
     return "\n".join(lines)
 
 
@@ -246,15 +310,25 @@ def main() -> int:
         generated = generate(data, rows)
         print(f"  data in {data}" + (f" (generated in {generated} s)" if generated else ""),
               flush=True)
-        run = pipeline(data, work / "tables", work)
-        print(f"  pipeline {run['wall_s']} s, stages {run['stages_s']}, peak driver RSS "
-              f"{run['peak_driver_rss_mb']} MB (load {run['load_mean']})", flush=True)
-        stats = item_stats_runs(data, work / "tables", work, args.variants, args.repeat)
+        monthly = monthly_layout(data)
+        run = pipeline(data, monthly / "settlements", work / "tables", work / "pipeline.log")
+        print(f"  pipeline {run['wall_s']} s, stages {run['stages_s']}, commit "
+              f"{run['commit_s']} s, peak driver RSS {run['peak_driver_rss_mb']} MB "
+              f"(load {run['load_mean']})", flush=True)
+        inc = incremental(data, monthly, work / "tables", work)
+        inc["month_added"]["tagged"] = months_tagged(work / "month_added.log")
+        print(f"  incremental: eleven months {inc['eleven_months']['wall_s']} s, twelfth added "
+              f"{inc['month_added']['wall_s']} s ({inc['month_added']['tagged']}); equal to the "
+              f"full run: {inc['equal']}", flush=True)
+        if not all(inc["equal"].values()):
+            raise SystemExit(f"the incremental run differs from the full run: {inc['equal']}")
+        shutil.rmtree(work / "incremental", ignore_errors=True)
+        stats = item_stats_runs(monthly, work / "tables", work, args.variants, args.repeat)
         equal = same_item_stats(work / "tables", work, args.variants)
         print(f"  same item_stats as the pipeline: {equal}", flush=True)
         if not all(equal.values()):
             raise SystemExit(f"item statistics differ: {equal} (outputs kept in {work})")
-        results["sizes"][str(rows)] = {"pipeline": run, "item_stats": stats,
+        results["sizes"][str(rows)] = {"pipeline": run, "item_stats": stats, "incremental": inc,
                                        "generated_s": generated, "equal": equal}
         if not args.keep_output:
             for name in BIG_TABLES:

@@ -16,6 +16,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from catalogbridge.io.session import SparkSettings, get_spark
+from catalogbridge.pipeline.runner import read_table
 from jobs import run_pipeline
 from synth.cli import main as generate
 from tests.cases import write_inputs
@@ -51,11 +52,7 @@ class Case:
         return self.root / "out"
 
     def table(self, spark: SparkSession, name: str) -> DataFrame:
-        return spark.read.format(_format(self.out / name)).load(str(self.out / name))
-
-
-def _format(path: Path) -> str:
-    return "delta" if (path / "_delta_log").is_dir() else "parquet"
+        return read_table(spark, self.out, name)
 
 
 def copy_case(case: Case, target: Path) -> Case:

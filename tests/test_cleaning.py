@@ -18,8 +18,12 @@ from catalogbridge.transforms.cleaning import (
     AnalysisSettings,
     Period,
     clean_rows,
+    duplicate_target,
+    duplicate_ties,
     quarantined_rows,
+    rank_duplicates,
     rule_checks,
+    settlement_rows,
     tag_settlements,
     with_item_mapping,
     with_reasons,
@@ -95,11 +99,15 @@ def tagged(spark: SparkSession, severities: dict[str, str] | None = None) -> Dat
     mapping, national, limits = references(spark)
     rules = rule_checks(period_start=ANALYSIS.period.start, period_end=ANALYSIS.period.end,
                         med_types=ANALYSIS.med_types)
-    return (settlements(spark).transform(with_regions, region_level="province")
-            .transform(with_item_mapping, catalogs=catalog_region_list(mapping),
-                       mapping=mapping, national_codes=national)
-            .transform(with_supervision_limits, limits=limits)
-            .transform(with_reasons, rules=rules, severities=severities))
+    rows = settlements(spark)
+    tagged = (rows.transform(with_regions, region_level="province")
+              .transform(with_item_mapping, catalogs=catalog_region_list(mapping),
+                         mapping=mapping, national_codes=national)
+              .transform(with_supervision_limits, limits=limits)
+              .transform(with_reasons, rules=rules, severities=severities))
+    target = duplicate_target(severities)
+    return tagged if target is None else tagged.transform(
+        rank_duplicates, target=target, ties=duplicate_ties(rows))
 
 
 def test_reasons_row_by_row(spark: SparkSession) -> None:
@@ -127,7 +135,7 @@ def test_reasons_row_by_row(spark: SparkSession) -> None:
 
 
 def test_clean_and_quarantine_split_every_row_once(spark: SparkSession) -> None:
-    rows = tagged(spark).cache()
+    rows = tagged(spark).transform(settlement_rows).cache()
     clean = rows.transform(clean_rows)
     quarantine = rows.transform(quarantined_rows)
     assert clean.count() + quarantine.count() == len(ROWS)
@@ -167,3 +175,24 @@ def test_ranking_only_repeated_serials_keeps_the_same_rows(spark: SparkSession) 
                            mapping=mapping, national_codes=national, limits=limits,
                            analysis=ANALYSIS, severities=rule_severities({}))
     assert_df_equality(lean, tagged(spark), ignore_row_order=True, ignore_nullable=True)
+
+
+def test_stored_rows_of_other_months_take_part_in_the_duplicate_ranking(
+        spark: SparkSession) -> None:
+    """A serial number already stored (clean, earlier) makes the newly delivered copy the
+    duplicate; the stored row itself is not returned."""
+    mapping, national, limits = references(spark)
+    rows = settlements(spark).where("feedetl_sn IN ('9', '15')")
+    stored = tag_settlements(
+        settlements(spark).where("feedetl_sn = '1'").limit(1).withColumn(
+            "fee_ocur_time", F.lit("2023-01-01 00:00:00").cast("timestamp"))
+        .withColumn("feedetl_sn", F.lit("9")), catalogs=catalog_region_list(mapping),
+        mapping=mapping, national_codes=national, limits=limits, analysis=ANALYSIS,
+        severities=rule_severities({})).transform(settlement_rows)
+    got = tag_settlements(rows, catalogs=catalog_region_list(mapping), mapping=mapping,
+                          national_codes=national, limits=limits, analysis=ANALYSIS,
+                          severities=rule_severities({}), others=stored)
+    expected = spark.createDataFrame([("9", ["duplicate_feedetl_sn"]), ("15", [])],
+                                     "feedetl_sn string, reasons array<string>")
+    assert_df_equality(got.select("feedetl_sn", "reasons"), expected, ignore_row_order=True,
+                       ignore_nullable=True)

@@ -16,7 +16,7 @@ from jobs import item_stats, quality_report
 from tests.conftest import Case, copy_case
 
 READ_BY_REPORT = ("catalog_mapping", "discrepant_items", "review_queue", "scenario_results",
-                  "settlements_clean", "settlements_quarantine")
+                  "settlement_rows")
 
 
 def test_tables_are_delta_with_the_run_marked_and_history_kept(spark: SparkSession,
@@ -43,14 +43,14 @@ def test_reports_of_an_earlier_run_rebuilt_from_its_versions(
                     ["clean_settlements", "reconcile", "quality_report"]) == 0
     second = json.loads((exports / "quality_report.json").read_text(encoding="utf-8"))
     assert second["totals"]["input_rows"] == 6
-    assert second["table_versions"]["settlements_clean"] == 1
+    assert second["table_versions"]["settlement_rows"] == 1
 
     assert quality_report.main([*case.args, "--as-of", "test-run", "--set", "run_id=again"]) == 0
     rebuilt = json.loads((exports / "as_of_test-run" / "quality_report.json").read_text("utf-8"))
     assert rebuilt["totals"] == first["totals"]
     assert rebuilt["as_of"] == "test-run"
-    assert rebuilt["table_versions"] == {"reconciliation": 0, "settlements_clean": 0,
-                                         "settlements_quarantine": 0}
+    assert rebuilt["table_versions"] == {"reconciliation": 0, "settlement_deliveries": 0,
+                                         "settlement_rows": 0}
 
     assert quality_report.main([*case.args, "--as-of", "nosuchrun"]) == 2
     assert "has no version written by that run; runs it has (latest 10): test-run, run2" \

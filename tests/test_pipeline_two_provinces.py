@@ -85,7 +85,7 @@ def test_clean_rows_whole_table(spark: SparkSession, two_provinces: Case):
          raw[sn]["mdtrtarea_admvs"], "21", raw[sn]["medins_list_codg"], raw[sn]["medins_list_name"],
          d(raw[sn]["det_item_fee_sumamt"]).quantize(d("0.01")), raw[sn]["fee_ocur_time"],
          raw[sn]["med_list_codg"] or None, "settlements.csv", insured, treatment, billing, code,
-         source, [])
+         source, [], None)
         for sn, insured, treatment, billing, code, source in CLEAN]
     expected = spark.createDataFrame(expected_rows, (
         "feedetl_sn string, setl_id string, mdtrt_id string, psn_no string, "
@@ -93,7 +93,7 @@ def test_clean_rows_whole_table(spark: SparkSession, two_provinces: Case):
         "medins_list_name string, det_item_fee_sumamt decimal(18,2), fee_ocur_time string, "
         "med_list_codg string, _source_file string, insured_admdvs string, "
         "treatment_admdvs string, billing_catalog_region string, national_code string, "
-        "mapping_source string, flags array<string>"))
+        "mapping_source string, flags array<string>, settlement_month string"))
     got = two_provinces.table(spark, "settlements_clean")
     assert [c for c in got.columns if c not in expected.columns] == [
         "cnt", "pric", "fixmedins_code", "gend", "age"], "optional columns absent from the input"
@@ -217,10 +217,17 @@ def test_review_queue_whole_table(spark: SparkSession, two_provinces: Case):
 
 def test_every_row_is_clean_or_quarantined_with_its_reason(spark: SparkSession,
                                                            two_provinces: Case):
-    quarantine = two_provinces.table(spark, "settlements_quarantine").select("feedetl_sn", "reason")
+    quarantine = two_provinces.table(spark, "settlements_quarantine").select(
+        "feedetl_sn", "reason", "source_row")
+    serials = [line.split(",")[0] for line in settlement_lines()[1:]]
+    # source_row: the row's number below the header; of the two identical copies of
+    # serial 1 the later one is the duplicate.
+    row = {sn: n for n, sn in enumerate(serials, start=1)}
     expected = spark.createDataFrame(
-        [("17", "fee_not_positive"), ("18", "missing_item_code"), ("1", "duplicate_feedetl_sn"),
-         ("19", "out_of_period"), ("20", "unknown_region")], "feedetl_sn string, reason string")
+        [("17", "fee_not_positive", row["17"]), ("18", "missing_item_code", row["18"]),
+         ("1", "duplicate_feedetl_sn", row["1"]), ("19", "out_of_period", row["19"]),
+         ("20", "unknown_region", row["20"])], "feedetl_sn string, reason string, source_row long")
+    assert serials.count("1") == 2 and row["1"] > serials.index("1") + 1
     assert_df_equality(quarantine, expected, ignore_row_order=True, ignore_nullable=True)
 
 

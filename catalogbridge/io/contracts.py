@@ -20,6 +20,7 @@ class InputContract:
     name: str
     required: dict[str, DataType]
     optional: dict[str, DataType]
+    lineage: bool = False  # rows carry their file split and position (io.readers)
 
     @property
     def columns(self) -> dict[str, DataType]:
@@ -66,4 +67,5 @@ SETTLEMENTS = InputContract(
         "age": IntegerType(),
         "med_list_codg": StringType(),
     },
+    lineage=True,
 )

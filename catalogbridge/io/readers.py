@@ -29,10 +29,10 @@ from pyspark.sql.types import (
 )
 
 from catalogbridge.io.contracts import InputContract
-from catalogbridge.names import RAW_SUFFIX, SOURCE_FILE
+from catalogbridge.names import RAW_SUFFIX, SOURCE_FILE, SOURCE_SPLIT, SPLIT_RECORD
 from catalogbridge.settings import SettingError, check_choice
 
-_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
+EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
                ".xlsx": "xlsx", ".xlsm": "xlsx"}
 _TIME_FORMATS = ("yyyyMMddHHmmss", "yyyy/M/d H:mm:ss", "yyyy/M/d", "yyyyMMdd")
 FORMATS = ("auto", "csv", "parquet", "xlsx")
@@ -70,16 +70,22 @@ class InputError(ValueError):
     """An input that cannot be used as given; the message says which file and what to fix."""
 
 
-def read_input(spark: SparkSession, spec: InputSpec, contract: InputContract) -> DataFrame:
-    """Read one input, apply the rename map, check required columns and cast to the contract."""
+def read_input(spark: SparkSession, spec: InputSpec, contract: InputContract,
+               files: list[str] | None = None) -> DataFrame:
+    """Read one input (only `files`, URIs under its path, when given), apply the rename map,
+    check required columns and cast to the contract."""
     fmt = resolve_input_format(spec, contract.name)
     if fmt == "xlsx":
-        raw = _read_xlsx(spark, spec, contract.name)
+        raw = _read_xlsx(spark, spec, contract, files)
     else:
         if fmt == "csv":
-            for file in _local_files(spec.path, "csv")[:_ENCODING_PROBE_FILES]:
+            probe = [f.removeprefix("file://") for f in files if f.startswith("file:")] \
+                if files is not None else _local_files(spec.path, "csv")
+            for file in probe[:_ENCODING_PROBE_FILES]:
                 check_encoding(file, spec.encoding, contract.name)
-        raw = _read_spark(spark, spec, fmt, contract.name)
+        raw = _read_spark(spark, spec, fmt, contract.name, files)
+        if contract.lineage:
+            raw = raw.withColumns(split_lineage(spark))
     renamed = apply_renames(raw, spec.columns)
     check_required_columns(renamed.columns, contract, spec)
     if renamed.isEmpty():
@@ -99,7 +105,7 @@ def _local_files(path: str, fmt: str) -> list[str]:
     path = path.removeprefix("file://")
     if os.path.isdir(path):
         return sorted(os.path.join(path, f) for f in os.listdir(path)
-                      if _EXTENSIONS.get(Path(f).suffix.lower()) == fmt)
+                      if EXTENSIONS.get(Path(f).suffix.lower()) == fmt)
     return sorted(glob.glob(path))
 
 
@@ -134,10 +140,10 @@ def resolve_input_format(spec: InputSpec, name: str) -> str:
         return spec.format
     probe = spec.path.rstrip("/")
     suffix = Path(probe.replace("*", "x")).suffix.lower()
-    if suffix in _EXTENSIONS:
-        return _EXTENSIONS[suffix]
+    if suffix in EXTENSIONS:
+        return EXTENSIONS[suffix]
     if os.path.isdir(probe):
-        found = {_EXTENSIONS.get(Path(f).suffix.lower()) for f in os.listdir(probe)} - {None}
+        found = {EXTENSIONS.get(Path(f).suffix.lower()) for f in os.listdir(probe)} - {None}
         if len(found) == 1:
             return str(found.pop())
     raise InputError(
@@ -146,25 +152,64 @@ def resolve_input_format(spec: InputSpec, name: str) -> str:
     )
 
 
-def _read_spark(spark: SparkSession, spec: InputSpec, fmt: str, name: str) -> DataFrame:
+def _read_spark(spark: SparkSession, spec: InputSpec, fmt: str, name: str,
+                files: list[str] | None) -> DataFrame:
+    paths = files if files is not None else [spec.path]
     try:
         if fmt == "csv":
             reader = spark.read.options(
                 header=True, inferSchema=False, encoding=spec.encoding,
                 sep=spec.delimiter, mode="PERMISSIVE", multiLine=False,
             )
-            df = reader.csv(spec.path)
+            df = reader.csv(paths)
         else:
-            df = spark.read.parquet(spec.path)
+            df = spark.read.parquet(*paths)
     except AnalysisException as exc:
         raise InputError(f"inputs.{name}: cannot read {spec.path!r} as {fmt}: {exc}") from None
     return df.withColumn(SOURCE_FILE, F.input_file_name())
 
 
-def _read_xlsx(spark: SparkSession, spec: InputSpec, name: str) -> DataFrame:
-    """Catalogs and libraries are published as Excel; they are catalog-sized, so pandas reads them."""
-    files = sorted(glob.glob(os.path.join(spec.path, "*.xlsx"))) if os.path.isdir(spec.path) \
-        else sorted(glob.glob(spec.path))
+# Rows are numbered within their file split: one split per task (below), so the position of
+# a row in its task is its position in the split (monotonically_increasing_id's low bits).
+_TASK_ROW = (1 << 33) - 1
+
+
+def split_lineage(spark: SparkSession) -> dict[str, Column]:
+    """`_source_split` (byte offset where the row's split starts) and `_split_record`.
+
+    Exact only when no task reads two splits, i.e. spark.sql.files.openCostInBytes is at
+    least spark.sql.files.maxPartitionBytes (io.session sets it so); checked here.
+    """
+    open_cost = _bytes(spark.conf.get("spark.sql.files.openCostInBytes") or "4m")
+    max_split = _bytes(spark.conf.get("spark.sql.files.maxPartitionBytes") or "128m")
+    if open_cost < max_split:
+        raise InputError(
+            f"spark.conf: spark.sql.files.openCostInBytes ({open_cost}) is below "
+            f"spark.sql.files.maxPartitionBytes ({max_split}), so one task may read several "
+            "settlement files and row positions would be wrong; set both to the same value")
+    return {SOURCE_SPLIT: F.input_file_block_start(),
+            SPLIT_RECORD: F.monotonically_increasing_id().bitwiseAND(F.lit(_TASK_ROW))}
+
+
+def _bytes(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    text = text.strip().lower().removesuffix("b")
+    return int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+
+
+def _read_xlsx(spark: SparkSession, spec: InputSpec, contract: InputContract,
+               files: list[str] | None = None) -> DataFrame:
+    """Catalogs and libraries are published as Excel; they are catalog-sized, so pandas reads them.
+
+    With lineage, a sheet is one split and a row's record is its position below the header.
+    """
+    name = contract.name
+    if files is not None:
+        files = [f.removeprefix("file://") for f in files]
+    elif os.path.isdir(spec.path):
+        files = sorted(glob.glob(os.path.join(spec.path, "*.xlsx")))
+    else:
+        files = sorted(glob.glob(spec.path))
     if not files:
         raise InputError(f"inputs.{name}: no Excel file at {spec.path!r}")
     frames = []
@@ -172,7 +217,12 @@ def _read_xlsx(spark: SparkSession, spec: InputSpec, name: str) -> DataFrame:
         sheet: str | int = spec.sheet if spec.sheet is not None else 0
         frame = pd.read_excel(file, sheet_name=sheet, dtype=str, engine="openpyxl")
         frame.columns = [str(c) for c in frame.columns]
-        frames.append(frame.assign(**{SOURCE_FILE: os.path.abspath(file)}))
+        if contract.lineage:
+            frame = frame.assign(**{SOURCE_FILE: Path(file).resolve().as_uri(), SOURCE_SPLIT: "0",
+                                    SPLIT_RECORD: [str(i) for i in range(len(frame))]})
+        else:
+            frame = frame.assign(**{SOURCE_FILE: os.path.abspath(file)})
+        frames.append(frame)
     pdf = pd.concat(frames, ignore_index=True)
     pdf = pdf.astype(object).where(pdf.notna(), None)
     schema = StructType([StructField(c, StringType()) for c in pdf.columns])
@@ -216,6 +266,9 @@ def conform_to_contract(df: DataFrame, contract: InputContract) -> DataFrame:
             cols.append(raw.alias(name + RAW_SUFFIX))
     if SOURCE_FILE in present:
         cols.append(F.col(SOURCE_FILE))
+    if contract.lineage:
+        cols += [(F.col(c) if c in present else F.lit(None)).cast("long").alias(c)
+                 for c in (SOURCE_SPLIT, SPLIT_RECORD)]
     return df.select(*cols)
 
 

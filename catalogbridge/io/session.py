@@ -30,6 +30,9 @@ DEFAULT_CONF: dict[str, str] = {
     # Spark 4 accepts only a few CSV charsets unless told to use any Java charset (GB18030).
     "spark.sql.legacy.javaCharsets": "true",
 }
+# A task reads at most one file split, so settlement rows can be numbered within their split
+# (io.readers.split_lineage): opening a file is made to cost a whole split.
+SPLIT_BYTES, OPEN_COST = "spark.sql.files.maxPartitionBytes", "spark.sql.files.openCostInBytes"
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,9 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     if jars:
         log.info("loading %s", ", ".join(Path(j).name for j in jars))
     jar_conf = {"spark.jars": ",".join(jars), **DELTA_CONF} if jars else {}
-    for key, value in {**DEFAULT_CONF, **_console_conf(local), **jar_conf,
-                       **settings.conf}.items():
+    conf = {**DEFAULT_CONF, **_console_conf(local), **jar_conf, **settings.conf}
+    conf.setdefault(OPEN_COST, conf.get(SPLIT_BYTES, "128m"))
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.log_level)

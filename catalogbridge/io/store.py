@@ -12,7 +12,9 @@ from typing import Any
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
+from catalogbridge.columns import in_values
 from catalogbridge.io import history
 from catalogbridge.io.readers import InputError
 from catalogbridge.io.session import delta_available
@@ -72,6 +74,35 @@ def _dictionary_off(columns: Sequence[str]) -> dict[str, str]:
     return {f"parquet.enable.dictionary#{c}": "false" for c in _UNIQUE_COLUMNS if c in columns}
 
 
+@dataclass(frozen=True)
+class PartitionReplace:
+    """New rows for some partitions of a partitioned table; the others stay as they are.
+
+    `values` are the values of `column` whose partitions are replaced (emptied when no
+    new row has them); None replaces the whole table.
+    """
+
+    rows: DataFrame
+    column: str
+    values: tuple[str | None, ...] | None = None
+
+
+def _replace_where(column: str, values: Sequence[str | None]) -> str:
+    """The same test as SQL, for Delta's replaceWhere (values are our own month strings)."""
+    known = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values if v is not None)
+    tests = ([f"{column} IN ({known})"] if known else []) + \
+        ([f"{column} IS NULL"] if None in values else [])
+    return " OR ".join(tests)
+
+
+@dataclass(frozen=True)
+class _Staged:
+    path: str
+    schema: StructType
+    partition_by: tuple[str, ...] = ()
+    replace: PartitionReplace | None = None  # rows dropped: the replace's rows were staged
+
+
 class TableStore:
     """Reads and writes the pipeline's tables under `output.path`, all or nothing.
 
@@ -95,7 +126,7 @@ class TableStore:
             raise InputError(f"--as-of {as_of}: earlier runs can be read back from Delta tables "
                              f"only; these are {self.format} (output.format)")
         self.versions: dict[str, int] = {}
-        self._pending: dict[str, str] = {}
+        self._pending: dict[str, _Staged] = {}
         if out.format == "auto":
             log.warning("table format: %s (output.format=auto%s)", self.format,
                         "" if self.format == "delta" else "; Delta Lake classes not found")
@@ -107,17 +138,42 @@ class TableStore:
     def _run_dir(self) -> str:
         return self.path(f"_staging/{self.run_id}")
 
-    def write(self, df: DataFrame, name: str) -> int:
-        """Stage `df` as table `name` for this run; the number of rows, counted while writing."""
+    def write(self, value: DataFrame | PartitionReplace, name: str,
+              partition_by: Sequence[str] = ()) -> int:
+        """Stage `value` as table `name` for this run; the number of rows, counted while writing.
+
+        A `PartitionReplace` stages the new partitions only; reads in this run see them in
+        place of the table's own, and commit replaces just those partitions (Parquet
+        tables, which cannot, are staged whole).
+        """
         self.check_writable(name)
+        replace = value if isinstance(value, PartitionReplace) else None
+        df = value.rows if isinstance(value, PartitionReplace) else value
+        if replace is not None and replace.values is not None:
+            if not replace.values:
+                return 0  # nothing to replace: the table stays as it is
+            if self.format != "delta" and self.exists(name):
+                df = self._kept(name, replace).unionByName(df)
+                replace = None
         staged = f"{self._run_dir}/{name}"
         rows = Observation()
         # Staged as Parquet whatever the format: commit() writes each table once into its
         # Delta table, and a Delta write of a small table costs several Parquet ones.
         df.observe(rows, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").options(
-            **_dictionary_off(df.columns)).parquet(staged)
-        self._pending[name] = staged
+            **_dictionary_off(df.columns)).partitionBy(*partition_by).parquet(staged)
+        full = replace is None or replace.values is None or not self.exists(name)
+        self._pending[name] = _Staged(staged, df.schema, tuple(partition_by),
+                                      None if full else replace)
         return int(rows.get["rows"])
+
+    def exists(self, name: str) -> bool:
+        """Whether table `name` is in place (committed by an earlier run)."""
+        marker = "_delta_log" if self.format == "delta" else ""
+        return bool(self._fs.exists(self._jpath(f"{self.path(name)}/{marker}".rstrip("/"))))
+
+    def _kept(self, name: str, replace: PartitionReplace) -> DataFrame:
+        assert replace.values is not None
+        return self._read_final(name).where(~in_values(F.col(replace.column), replace.values))
 
     def check_writable(self, name: str) -> None:
         if self.as_of is not None:
@@ -129,8 +185,19 @@ class TableStore:
         return f"{self._run_dir}/_scratch/{name}"
 
     def read(self, name: str) -> DataFrame:
-        if name in self._pending:
-            return self.spark.read.parquet(self._pending[name])
+        staged = self._pending.get(name)
+        if staged is None:
+            return self._read_final(name)
+        rows = self.spark.read.schema(staged.schema).parquet(staged.path)
+        if staged.replace is None:
+            return rows
+        return self._kept(name, staged.replace).unionByName(rows)
+
+    def read_previous(self, name: str) -> DataFrame | None:
+        """Table `name` as the last run left it, or None when no run has written it."""
+        return self._read_final(name) if self.exists(name) else None
+
+    def _read_final(self, name: str) -> DataFrame:
         path = self.path(name)
         try:
             reader = self.spark.read.format(self.format)
@@ -184,8 +251,7 @@ class TableStore:
             final = self.path(name)
             if not self._fs.exists(self._jpath(f"{final}/_delta_log")):
                 continue
-            ours = {f.name: f.dataType.simpleString()
-                    for f in self.spark.read.parquet(staged).schema.fields}
+            ours = {f.name: f.dataType.simpleString() for f in staged.schema.fields}
             conflict = history.schema_conflict(self.spark, final, ours)
             if conflict:
                 raise InputError(
@@ -194,14 +260,22 @@ class TableStore:
                     "point output.path at another folder")
 
     def _commit_delta(self, name: str) -> int:
-        """Overwrite table `name` with this run's rows in one transaction; its new version."""
-        final = self.path(name)
+        """Write table `name`'s rows of this run in one transaction; its new version.
+
+        A whole table is overwritten; a partition replacement overwrites only its
+        partitions (Delta's replaceWhere, which also checks that every row belongs there).
+        """
+        final, staged = self.path(name), self._pending[name]
         existed = self._fs.exists(self._jpath(f"{final}/_delta_log"))
         keep = history.retention_properties(self.out.history_days)
-        self.spark.read.parquet(self._pending[name]).write.format("delta").mode(
-            "overwrite").options(overwriteSchema="true", userMetadata=history.run_marker(self.run_id),
-                                 **keep).save(final)  # properties take effect on a new table
-        if existed:
+        options = {"userMetadata": history.run_marker(self.run_id), **keep}
+        if staged.replace is not None and staged.replace.values is not None:
+            options["replaceWhere"] = _replace_where(staged.replace.column, staged.replace.values)
+        else:
+            options["overwriteSchema"] = "true"
+        self.spark.read.schema(staged.schema).parquet(staged.path).write.format("delta").mode(
+            "overwrite").partitionBy(*staged.partition_by).options(**options).save(final)
+        if existed:  # properties given to a write take effect on a new table only
             history.keep_history(self.spark, final, keep)
         return history.latest_version(self.spark, final)
 
@@ -210,7 +284,7 @@ class TableStore:
         if self._fs.exists(self._jpath(final)):
             self._fs.mkdirs(self._jpath(previous).getParent())
             self._fs.rename(self._jpath(final), self._jpath(previous))
-        self._fs.rename(self._jpath(self._pending[name]), self._jpath(final))
+        self._fs.rename(self._jpath(self._pending[name].path), self._jpath(final))
 
     def discard(self) -> None:
         self._pending.clear()

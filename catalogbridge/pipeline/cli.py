@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -47,7 +48,10 @@ def run_main(argv: Sequence[str] | None, description: str,
         return 2
     try:
         run_stages(run, stages)
+        started = time.perf_counter()
         committed = run.store.commit()
+        log.info("run %s: %d tables committed in %.1f s", run.run_id, len(committed),
+                 time.perf_counter() - started)
     except InputError as exc:
         run.store.discard()
         print(f"error: {exc}", file=sys.stderr)

@@ -9,11 +9,17 @@ pairs (see README, "What stays on the driver").
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
+from catalogbridge.columns import in_values, lookup
+from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.readers import InputError, InputsSettings
+from catalogbridge.io.session import SPLIT_BYTES
+from catalogbridge.io.store import PartitionReplace
 from catalogbridge.matching.catalog import (
     catalog_conflicts,
     catalog_region_list,
@@ -30,25 +36,36 @@ from catalogbridge.matching.settings import MatchingSettings
 from catalogbridge.names import (
     CATALOG_MAPPING,
     CLASS_SUMMARY,
+    CLEAN,
     DISCREPANT_ITEMS,
     ITEM_STATS,
+    MONTH,
     NATIONAL_ITEMS,
     PAIR,
+    QUARANTINED,
     RECONCILIATION,
     REVIEW_QUEUE,
     SCENARIO_RESULTS,
-    SETTLEMENTS_CLEAN,
-    SETTLEMENTS_QUARANTINE,
+    SETTLEMENT_DELIVERIES,
+    SETTLEMENT_ROWS,
+    SOURCE_FILE,
+    STATUS,
 )
 from catalogbridge.quality.reconciliation import reconciliation
-from catalogbridge.quality.report import build_report, render_markdown, share_changes
+from catalogbridge.quality.report import (
+    build_report,
+    delivery_months,
+    redeliveries,
+    render_markdown,
+    share_changes,
+)
 from catalogbridge.quality.rules import QualitySettings, rule_severities
 from catalogbridge.reporting.summary import charted_pairs, run_summary
 from catalogbridge.transforms.cleaning import (
+    TAGGING_VERSION,
     AnalysisSettings,
-    clean_rows,
-    quarantined_rows,
     repeated_serials,
+    settlement_rows,
     tag_settlements,
 )
 from catalogbridge.transforms.discrepancy import (
@@ -56,6 +73,16 @@ from catalogbridge.transforms.discrepancy import (
     analysis_regions,
     discrepant_items,
     region_coverage,
+)
+from catalogbridge.transforms.incremental import (
+    REDELIVERED,
+    SHARED_SERIALS,
+    UNCHANGED,
+    PreviousFile,
+    content_hash,
+    month_changes,
+    months_sharing_serials,
+    tagging_fingerprint,
 )
 from catalogbridge.transforms.scenarios import (
     ScenarioSettings,
@@ -108,29 +135,91 @@ def map_catalogs(*, raw: DataFrame, national: DataFrame, spark: SparkSession, ru
     return {CATALOG_MAPPING: mapping}
 
 
-def clean_settlements(*, settlements: DataFrame, mapping: DataFrame, national: DataFrame,
-                      limits: DataFrame | None, analysis: AnalysisSettings,
-                      quality: QualitySettings) -> Outputs:
-    """Clean rows and quarantined rows, both cut from one tagged plan (evaluated twice).
+def clean_settlements(*, source: SettlementSource, stored: DataFrame | None,
+                      delivered: DataFrame | None, mapping: DataFrame, national: DataFrame,
+                      limits: DataFrame | None, spark: SparkSession, run_id: str,
+                      analysis: AnalysisSettings, quality: QualitySettings) -> Outputs:
+    """Tag the rows of new, re-delivered or affected months once; keep every other month.
 
-    Re-tagging costs less than writing every tagged row to a scratch table and reading it
-    back (docs/benchmarks.md); the duplicate ranking is a total order, so both passes agree.
-    The repeated serial numbers are cached: both passes and both branches read them.
+    The result equals tagging all files from scratch (`catalogbridge.transforms.incremental`
+    says why); `stored` is settlement_rows and `delivered` settlement_deliveries as the
+    previous run left them. The repeated serial numbers are cached: both branches of the
+    duplicate check read them.
     """
-    repeated = repeated_serials(settlements).cache()
-    tagged = tag_settlements(
-        settlements, catalogs=catalog_region_list(mapping), mapping=mapping,
-        national_codes=national, limits=limits, analysis=analysis,
-        severities=rule_severities(quality.rules), repeated=repeated)
-    return {SETTLEMENTS_CLEAN: tagged.transform(clean_rows),
-            SETTLEMENTS_QUARANTINE: tagged.transform(quarantined_rows)}
+    severities = rule_severities(quality.rules)
+    tagging = tagging_fingerprint({
+        "version": TAGGING_VERSION, "analysis": asdict(analysis), "rules": severities,
+        "input": asdict(source.spec), "split_bytes": spark.conf.get(SPLIT_BYTES),
+        "mapping": content_hash(mapping, ["catalog_region", "local_code", "national_code"]),
+        "national": content_hash(national, ["national_code"]),
+        "limits": None if limits is None else content_hash(limits, list(limits.columns)),
+    })
+    previous = None if delivered is None or stored is None else [
+        PreviousFile(*row) for row in delivered.select(
+            SOURCE_FILE, MONTH, "size_bytes", "modified_ms", "tagging", "tagged_run").collect()]
+    changes = _months_to_tag(source, stored, month_changes(source.files, previous, tagging))
+    retag = sorted((m for m, change in changes.items() if change != UNCHANGED), key=str)
+    kept = len(changes) - len(retag)
+    log.info("settlement months: %d tagged (%s), %d kept as stored", len(retag), ", ".join(
+        f"{m or 'undated'} {changes[m]}" for m in retag) or "none", kept)
+    others = None if stored is None or not kept else \
+        stored.where(~in_values(F.col(MONTH), retag))
+    to_read = set(retag) & source.months
+    if to_read:
+        new_rows = source.read(to_read)
+        rows = tag_settlements(
+            new_rows, catalogs=catalog_region_list(mapping), mapping=mapping,
+            national_codes=national, limits=limits, analysis=analysis, severities=severities,
+            repeated=repeated_serials(new_rows, others).cache(), others=others,
+        ).transform(settlement_rows)
+    else:  # nothing to read: removed months are emptied, or nothing changed at all
+        assert stored is not None, "a first run always has files to read"
+        rows = stored.limit(0)
+    listing = source.listing().withColumns({
+        "tagging": F.lit(tagging), "tagged_run": F.lit(run_id),
+        "change": lookup({str(m): c for m, c in changes.items()}, F.coalesce(F.col(MONTH), F.lit("None")))})
+    if previous is not None and kept:
+        earlier = spark.createDataFrame([(p.path, p.tagged_run) for p in previous],
+                                        f"{SOURCE_FILE} string, _earlier string")
+        listing = listing.join(earlier, SOURCE_FILE, "left").withColumn(
+            "tagged_run", F.when(F.col("change") == UNCHANGED, F.col("_earlier"))
+            .otherwise(F.col("tagged_run"))).drop("_earlier")
+    return {SETTLEMENT_ROWS: PartitionReplace(rows, MONTH, None if others is None else tuple(retag)),
+            SETTLEMENT_DELIVERIES: listing}
 
 
-def reconcile(*, settlements: DataFrame, clean: DataFrame, quarantine: DataFrame,
-              analysis: AnalysisSettings) -> Outputs:
-    """Rows and fees per input file and region: read = clean + quarantined (checked on write)."""
-    return {RECONCILIATION: reconciliation(settlements, clean=clean, quarantine=quarantine,
-                                           region_level=analysis.region_level)}
+def _months_to_tag(source: SettlementSource, stored: DataFrame | None,
+                   changes: dict[str | None, str]) -> dict[str | None, str]:
+    """`changes`, plus the stored months sharing a serial number with a changed month."""
+    changed = [m for m, change in changes.items() if change != UNCHANGED]
+    if stored is None or not changed or len(changed) == len(changes):
+        return changes
+    present = set(changed) & source.months
+    shared = months_sharing_serials(stored, source.read(present) if present else None, changed)
+    return {**changes, **{m: SHARED_SERIALS for m in shared}}
+
+
+def reconcile(*, source: SettlementSource, rows: DataFrame, deliveries: DataFrame,
+              previous: DataFrame | None, run_id: str, analysis: AnalysisSettings) -> Outputs:
+    """Rows and fees per input file and region: read = clean + quarantined (checked on write).
+
+    Files tagged in this run are read again and counted; the other files keep the counts
+    of the run that tagged them (their rows did not change).
+    """
+    tagged_now = deliveries.where(F.col("tagged_run") == run_id)
+    months = {row[0] for row in tagged_now.select(MONTH).distinct().collect()}
+    parts = []
+    if months:
+        fresh = rows.where(in_values(F.col(MONTH), sorted(months, key=str)))
+        parts.append(reconciliation(
+            source.read(months), clean=fresh.where(F.col(STATUS) == CLEAN),
+            quarantine=fresh.where(F.col(STATUS) == QUARANTINED),
+            region_level=analysis.region_level))
+    if previous is not None:
+        kept = deliveries.where(F.col("tagged_run") != run_id).select(SOURCE_FILE)
+        parts.append(previous.join(kept, SOURCE_FILE, "left_semi"))
+    recon = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    return {RECONCILIATION: recon}
 
 
 def queue_for_review(*, mapping: DataFrame, clean: DataFrame, national: DataFrame) -> Outputs:
@@ -169,11 +258,25 @@ def summarise_run(*, schemes: DataFrame, clean: DataFrame, quarantine: DataFrame
 
 
 def report_quality(*, clean: DataFrame, quarantine: DataFrame, recon: DataFrame,
-                   previous: dict[str, Any] | None, run_id: str, analysis: AnalysisSettings,
-                   quality: QualitySettings) -> Outputs:
-    """This run's quality report beside the previous run's, with the shares that moved."""
+                   deliveries: DataFrame, previous: dict[str, Any] | None, run_id: str,
+                   analysis: AnalysisSettings, quality: QualitySettings) -> Outputs:
+    """This run's quality report beside the previous run's, with the shares that moved and
+    the months delivered again."""
     report: dict[str, Any] = {"run_id": run_id, **build_report(
         clean=clean, quarantine=quarantine, recon=recon, region_level=analysis.region_level)}
+    months = delivery_months(deliveries, recon, period_start=analysis.period.start,
+                             period_end=analysis.period.end)
+    redeliveries(months, previous)
+    report["deliveries"] = months
+    for month in months:
+        if month["change"] == REDELIVERED:
+            log.warning("settlement month %s was delivered again with different files: %s rows "
+                        "replace the %s rows of the previous run", month["month"] or "undated",
+                        f"{month['rows']:,}", f"{month['previous_rows'] or 0:,}")
+        if month["outside_period"]:
+            log.warning("settlement month %s lies outside analysis.period: its %s rows are "
+                        "quarantined as out_of_period unless their fee time is inside",
+                        month["month"], f"{month['rows']:,}")
     alert_pct = quality.alert_share_change_pct
     report["previous_run_id"] = previous["run_id"] if previous else None
     report["previous_totals"] = previous["totals"] if previous else None

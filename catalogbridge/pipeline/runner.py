@@ -20,10 +20,11 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from catalogbridge.io.contracts import CATALOGS, NATIONAL_ITEMS, SETTLEMENTS
+from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.exports import export_csv, write_json, write_text
 from catalogbridge.io.readers import read_input
 from catalogbridge.io.session import get_spark
-from catalogbridge.io.store import TableStore
+from catalogbridge.io.store import PartitionReplace, TableStore
 from catalogbridge.pipeline import stages as stage_table
 from catalogbridge.pipeline.config import PipelineConfig
 from catalogbridge.pipeline.stages import Stage
@@ -50,6 +51,7 @@ class Run:
     store: TableStore
     run_id: str
     documents: dict[Path, dict[str, Any]] = field(default_factory=dict)  # JSON written
+    sources: dict[str, SettlementSource] = field(default_factory=dict)  # listed once per run
 
     @classmethod
     def start(cls, cfg: PipelineConfig, as_of: str | None = None) -> Run:
@@ -70,9 +72,18 @@ class Run:
                         "as_of": self.store.as_of}, path)
 
     def load(self, ref: str) -> Any:
+        if ref == "input:settlements":
+            if ref not in self.sources:
+                self.sources[ref] = SettlementSource.open(self.spark, self.cfg.inputs.settlements)
+            return self.sources[ref]
         if ref.startswith("input:"):
             name = ref.removeprefix("input:")
             return read_input(self.spark, getattr(self.cfg.inputs, name), CONTRACTS[name])
+        if ref.startswith("previous:"):
+            return self.store.read_previous(ref.removeprefix("previous:"))
+        if ref in stage_table.VIEWS:
+            view = stage_table.VIEWS[ref]
+            return view.transform(self.store.read(view.table))
         if ref == "supervision_limits":
             return load_supervision_limits(self.spark, self.cfg.quality)
         if ref == HISTORY_DIR:
@@ -84,7 +95,7 @@ class Run:
                   "charts": self.cfg.output.charts}
         return served[name] if name in served else getattr(self.cfg, name)
 
-    def save(self, ref: str, value: Any) -> str | None:
+    def save(self, ref: str, value: Any, partition_by: Sequence[str] = ()) -> str | None:
         """Write one output; a short note of what was written, for the progress line."""
         if ref == HISTORY_DIR:
             self.documents[write_json(value, self.exports / HISTORY_DIR / f"{self.run_id}.json")] = value
@@ -101,8 +112,18 @@ class Run:
             else:
                 write_text(value, target)
             return None
-        assert isinstance(value, DataFrame), f"{ref}: a table output must be a DataFrame"
-        return f"{ref} {self.store.write(value, ref):,} rows"
+        assert isinstance(value, DataFrame | PartitionReplace), \
+            f"{ref}: a table output must be a DataFrame"
+        return f"{ref} {self.store.write(value, ref, partition_by):,} rows"
+
+
+def read_table(spark: SparkSession, output_path: str | Path, name: str) -> DataFrame:
+    """A table or view under `output_path` as the last run left it (notebooks, analysts)."""
+    view = stage_table.VIEWS.get(name)
+    path = Path(output_path) / (view.table if view else name)
+    fmt = "delta" if (path / "_delta_log").is_dir() else "parquet"
+    table = spark.read.format(fmt).load(str(path))
+    return view.transform(table) if view else table
 
 
 def previous_report(history: Path, run_id: str) -> dict[str, Any] | None:
@@ -122,7 +143,8 @@ def run_stage(run: Run, stage: Stage) -> list[str]:
     if set(outputs) != set(stage.outputs):
         raise RuntimeError(f"stage {stage.name} returned {sorted(outputs)}, "
                            f"the stage table says {sorted(stage.outputs)}")
-    notes = [run.save(ref, outputs[ref]) for ref in stage.outputs]
+    partitions = stage.partition_by or {}
+    notes = [run.save(ref, outputs[ref], partitions.get(ref, ())) for ref in stage.outputs]
     for table, check in (stage.checks or {}).items():
         check(run.store.read(table))
     for export in stage.exports:

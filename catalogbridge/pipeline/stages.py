@@ -4,8 +4,11 @@ One declarative table drives `run_pipeline`, every stage's command line (`python
 jobs.<stage>`), the progress lines and the tests (Kedro's nodes vs pipeline is the model).
 
 Datasets named in `inputs` and `outputs`:
-- a table name (`catalogbridge.names`): a table under `output.path`;
-- `input:<name>`: the raw input `inputs.<name>` read under its contract;
+- a table name (`catalogbridge.names`): a table under `output.path`, or a view of one
+  (`VIEWS`), as this run wrote it (or, if it did not, as the last run left it);
+- `previous:<table>`: the table as the last run left it (None before the first run);
+- `input:<name>`: the raw input `inputs.<name>` read under its contract (settlements: the
+  delivered files, read month by month);
 - `supervision_limits`: the NHSA gender- and age-limited item lists (None when off);
 - `quality_history` (input: the previous run's report; output: this run's, kept);
 - `exports/<file>.json` / `.md`: documents written under `output.exports`;
@@ -21,22 +24,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark.sql import DataFrame
+
 from catalogbridge.names import (
     CATALOG_MAPPING,
     CLASS_SUMMARY,
     DISCREPANT_ITEMS,
     INSURED,
     ITEM_STATS,
+    MONTH,
     NATIONAL_ITEMS,
     RECONCILIATION,
     REVIEW_QUEUE,
     SCENARIO_RESULTS,
+    SETTLEMENT_DELIVERIES,
+    SETTLEMENT_ROWS,
     SETTLEMENTS_CLEAN,
     SETTLEMENTS_QUARANTINE,
+    STATUS,
     TREATMENT,
 )
 from catalogbridge.pipeline import nodes
 from catalogbridge.quality.reconciliation import check_reconciliation
+from catalogbridge.transforms.cleaning import clean_rows, quarantined_rows
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,25 @@ class Stage:
     params: tuple[str, ...] = ()
     exports: tuple[CsvExport, ...] = ()
     checks: Mapping[str, Callable[[Any], None]] | None = None  # table -> check of what was written
+    partition_by: Mapping[str, tuple[str, ...]] | None = None  # table -> partition columns
 
     @property
     def summary(self) -> str:
         return (self.node.__doc__ or self.name).strip().splitlines()[0]
 
+
+@dataclass(frozen=True)
+class View:
+    """A dataset computed from a table whenever it is read (no storage of its own)."""
+
+    table: str
+    transform: Callable[[DataFrame], DataFrame]
+
+
+VIEWS: Mapping[str, View] = {
+    SETTLEMENTS_CLEAN: View(SETTLEMENT_ROWS, clean_rows),
+    SETTLEMENTS_QUARANTINE: View(SETTLEMENT_ROWS, quarantined_rows),
+}
 
 STAGES: tuple[Stage, ...] = (
     Stage("ingest_national", nodes.ingest_national, {"raw": "input:national_items"},
@@ -67,12 +91,15 @@ STAGES: tuple[Stage, ...] = (
           {"raw": "input:catalogs", "national": NATIONAL_ITEMS}, (CATALOG_MAPPING,),
           params=("spark", "run_id", "inputs", "matching", "analysis")),
     Stage("clean_settlements", nodes.clean_settlements,
-          {"settlements": "input:settlements", "mapping": CATALOG_MAPPING,
+          {"source": "input:settlements", "stored": f"previous:{SETTLEMENT_ROWS}",
+           "delivered": f"previous:{SETTLEMENT_DELIVERIES}", "mapping": CATALOG_MAPPING,
            "national": NATIONAL_ITEMS, "limits": "supervision_limits"},
-          (SETTLEMENTS_CLEAN, SETTLEMENTS_QUARANTINE), params=("analysis", "quality")),
+          (SETTLEMENT_ROWS, SETTLEMENT_DELIVERIES), params=("spark", "run_id", "analysis", "quality"),
+          partition_by={SETTLEMENT_ROWS: (MONTH, STATUS)}),
     Stage("reconcile", nodes.reconcile,
-          {"settlements": "input:settlements", "clean": SETTLEMENTS_CLEAN,
-           "quarantine": SETTLEMENTS_QUARANTINE}, (RECONCILIATION,), params=("analysis",),
+          {"source": "input:settlements", "rows": SETTLEMENT_ROWS,
+           "deliveries": SETTLEMENT_DELIVERIES, "previous": f"previous:{RECONCILIATION}"},
+          (RECONCILIATION,), params=("run_id", "analysis"),
           checks={RECONCILIATION: check_reconciliation}),
     Stage("review_queue", nodes.queue_for_review,
           {"mapping": CATALOG_MAPPING, "clean": SETTLEMENTS_CLEAN, "national": NATIONAL_ITEMS},
@@ -95,7 +122,8 @@ STAGES: tuple[Stage, ...] = (
                    CsvExport(CLASS_SUMMARY, (INSURED, TREATMENT, "grouping", "group_code")))),
     Stage("quality_report", nodes.report_quality,
           {"clean": SETTLEMENTS_CLEAN, "quarantine": SETTLEMENTS_QUARANTINE,
-           "recon": RECONCILIATION, "previous": "quality_history"},
+           "recon": RECONCILIATION, "deliveries": SETTLEMENT_DELIVERIES,
+           "previous": "quality_history"},
           ("exports/quality_report.json", "exports/quality_report.md", "quality_history"),
           params=("run_id", "analysis", "quality")),
 )

@@ -4,6 +4,7 @@ aggregate bounded by regions × reasons (or regions × flagged items)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from catalogbridge.columns import AMOUNT_TYPE
-from catalogbridge.names import AGE_LIMITED_ITEM, FEE, GENDER_LIMITED_ITEM
+from catalogbridge.names import AGE_LIMITED_ITEM, FEE, GENDER_LIMITED_ITEM, MONTH, SOURCE_FILE
 from catalogbridge.quality.reconciliation import region_column
 
 
@@ -62,6 +63,38 @@ def build_report(*, clean: DataFrame, quarantine: DataFrame, recon: DataFrame,
         "mapping_coverage_by_region": coverage,
     }
 
+
+
+def delivery_months(deliveries: DataFrame, recon: DataFrame, *, period_start: dt.date | None,
+                    period_end: dt.date | None) -> list[dict[str, Any]]:
+    """Per delivery month: what changed since the last run, its files, rows read and clean,
+    and whether the month lies outside `analysis.period` (its rows are then quarantined as
+    out_of_period, not dropped). Bounded by the number of months."""
+    per_file = recon.groupBy(SOURCE_FILE).agg(F.sum("input_rows").alias("rows"),
+                                              F.sum("clean_rows").alias("clean_rows"))
+    months = records(deliveries.join(per_file, SOURCE_FILE, "left").groupBy(
+        F.col(MONTH).alias("month")).agg(
+        F.first("change").alias("change"), F.count(F.lit(1)).alias("files"),
+        F.coalesce(F.sum("rows"), F.lit(0)).alias("rows"),
+        F.coalesce(F.sum("clean_rows"), F.lit(0)).alias("clean_rows")).orderBy("month"))
+    for month in months:
+        month["outside_period"] = _outside(month["month"], period_start, period_end)
+    return months
+
+
+def _outside(month: str | None, start: dt.date | None, end: dt.date | None) -> bool | None:
+    if month is None:
+        return None
+    first = dt.date.fromisoformat(f"{month}-01")
+    last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    return bool((start is not None and last < start) or (end is not None and first > end))
+
+
+def redeliveries(months: list[dict[str, Any]], previous: dict[str, Any] | None) -> None:
+    """Add each month's row count of the previous run (`previous_rows`) to `months`."""
+    before = {m["month"]: m["rows"] for m in (previous or {}).get("deliveries", [])}
+    for month in months:
+        month["previous_rows"] = before.get(month["month"])
 
 
 def reasons_by_region(rows: DataFrame, *, column: str, region_level: str) -> DataFrame:

@@ -23,6 +23,7 @@ from catalogbridge.columns import catalog_of, gender_of, region_of
 from catalogbridge.names import (
     AGE_LIMITED_ITEM,
     AWAITING_REVIEW,
+    CLEAN,
     DROP,
     DUPLICATE_FEEDETL_SN,
     FEE,
@@ -41,15 +42,24 @@ from catalogbridge.names import (
     MISSING_ITEM_CODE,
     MISSING_ITEM_NAME,
     MISSING_VISIT_ID,
+    MONTH,
     OUT_OF_PERIOD,
+    QUARANTINED,
     RAW_SUFFIX,
+    SERIAL,
     SOURCE_FILE,
+    SOURCE_SPLIT,
+    SPLIT_RECORD,
+    STATUS,
     TIME,
     UNKNOWN_REGION,
 )
 from catalogbridge.settings import SettingError, check_choice
 
 REGION_LEVELS = ("province", "city")
+# Part of every stored row's tagging fingerprint: raise it when a change to this module
+# changes the tags of rows already stored, so incremental runs tag every month again.
+TAGGING_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,11 @@ def rule_checks(*, period_start: dt.date | None, period_end: dt.date | None,
 
 def with_reasons(settlements: DataFrame, *, rules: list[tuple[str, Column]],
                  severities: dict[str, str]) -> DataFrame:
-    """Add `reasons` (drop rules broken) and `flags` (flag rules broken); disabled rules skip."""
+    """Add `reasons` (drop rules broken) and `flags` (flag rules broken); disabled rules skip.
+
+    Duplicate serial numbers are not checked here: they are ranked over all rows
+    (`tag_with_duplicates`).
+    """
     def broken(severity: str) -> Column:
         checks = [(code, F.coalesce(cond, F.lit(False))) for code, cond in rules
                   if severities.get(code) == severity]
@@ -182,9 +196,7 @@ def with_reasons(settlements: DataFrame, *, rules: list[tuple[str, Column]],
         # rows that break a rule.
         return F.when(reduce(operator.or_, [cond for _, cond in checks]), codes).otherwise(none)
 
-    tagged = settlements.withColumns({"reasons": broken(DROP), "flags": broken(FLAG)})
-    target = duplicate_target(severities)
-    return tagged if target is None else tagged.transform(rank_duplicates, target=target)
+    return settlements.withColumns({"reasons": broken(DROP), "flags": broken(FLAG)})
 
 
 def duplicate_target(severities: dict[str, str]) -> str | None:
@@ -196,30 +208,58 @@ def duplicate_target(severities: dict[str, str]) -> str | None:
 _DUPLICATE_ORDER = (TIME, "setl_id", "mdtrt_id", "medins_list_codg", FEE, SOURCE_FILE)
 
 
-def rank_duplicates(tagged: DataFrame, *, target: str) -> DataFrame:
+def duplicate_ties(settlements: DataFrame) -> list[str]:
+    """The input's remaining columns, then the row's position: a total order on rows.
+
+    Computed from the rows as read (contract and lineage columns), which the stored
+    settlement rows also carry, so rows tagged in an earlier run rank the same way.
+    """
+    skip = {*_DUPLICATE_ORDER, SERIAL, MONTH, SOURCE_SPLIT, SPLIT_RECORD}
+    data = [c for c in settlements.columns if c not in skip and not c.endswith(RAW_SUFFIX)
+            and not isinstance(settlements.schema[c].dataType, ArrayType)]
+    return [*data, SOURCE_SPLIT, SPLIT_RECORD]
+
+
+def rank_duplicates(tagged: DataFrame, *, target: str, ties: Sequence[str],
+                    rivals: DataFrame | None = None) -> DataFrame:
     """Of rows sharing a feedetl_sn keep one: a clean one if any, then the earliest line.
 
-    The remaining columns break ties, so the kept row does not depend on the order rows
-    arrive in and re-evaluating the plan keeps the same one.
+    The remaining columns and the row's position break ties, so the kept row does not
+    depend on how rows are partitioned. `rivals` are stored rows of months not re-tagged
+    in this run that share a serial number with `tagged`: they take part in the ranking
+    (with their reasons before the duplicate check) but are not returned.
     """
-    ties = [c for c in tagged.columns if c not in (*_DUPLICATE_ORDER, "feedetl_sn")
-            and not isinstance(tagged.schema[c].dataType, ArrayType)]
+    order_columns = ["feedetl_sn", "reasons", *_DUPLICATE_ORDER, *ties]
+    ranked = tagged.withColumn("_rival", F.lit(False))
+    if rivals is not None:
+        ranked = ranked.unionByName(rivals.select(
+            *[c for c in order_columns if c != "reasons"],
+            F.array_remove("reasons", DUPLICATE_FEEDETL_SN).alias("reasons"),
+            F.lit(True).alias("_rival")), allowMissingColumns=True)
     order = Window.partitionBy("feedetl_sn").orderBy(F.size("reasons"), *_DUPLICATE_ORDER, *ties)
     duplicate = F.col("feedetl_sn").isNotNull() & (F.row_number().over(order) > 1)
-    return tagged.withColumn(target, F.when(
+    return ranked.withColumn(target, F.when(
         duplicate, F.array_append(target, F.lit(DUPLICATE_FEEDETL_SN))
-    ).otherwise(F.col(target)))
+    ).otherwise(F.col(target))).where(~F.col("_rival")).drop("_rival")
 
 
-def repeated_serials(settlements: DataFrame) -> DataFrame:
+def serial_hash(column: str = SERIAL) -> Column:
+    return F.xxhash64(F.col(column))
+
+
+def repeated_serials(settlements: DataFrame, others: DataFrame | None = None) -> DataFrame:
     """`_repeated_sn`: 64-bit hashes of the serial numbers on more than one row.
 
-    Only this one long column is shuffled. A hash collision merely sends a few more rows
+    Rows of `settlements` and of `others` (stored rows not re-tagged) count alike. Only
+    this one long column is shuffled. A hash collision merely sends a few more rows
     through `rank_duplicates`, which ranks by the serial number itself, so it changes nothing.
     """
-    sn = F.col("feedetl_sn")
-    return (settlements.where(sn.isNotNull()).groupBy(F.xxhash64(sn).alias("_repeated_sn"))
-            .count().where(F.col("count") > 1).select("_repeated_sn"))
+    def hashes(rows: DataFrame) -> DataFrame:
+        return rows.where(F.col(SERIAL).isNotNull()).select(serial_hash().alias("_repeated_sn"))
+
+    serials = hashes(settlements) if others is None else \
+        hashes(settlements).unionByName(hashes(others))
+    return serials.groupBy("_repeated_sn").count().where(F.col("count") > 1).select("_repeated_sn")
 
 
 # Up to this many repeated serial numbers (8 bytes each) are broadcast to every task.
@@ -227,36 +267,41 @@ BROADCAST_REPEATED_MAX = 4_000_000
 
 
 def tag_with_duplicates(settlements: DataFrame, *, tag: Callable[[DataFrame], DataFrame],
-                        severities: dict[str, str], repeated: DataFrame | None = None) -> DataFrame:
+                        severities: dict[str, str], repeated: DataFrame | None = None,
+                        others: DataFrame | None = None) -> DataFrame:
     """`tag` (mapping and rules, duplicates aside) every row, then check duplicate serials.
 
-    The same rows as `tag` followed by `rank_duplicates` over all rows, without shuffling
-    the rows: the repeated serial numbers (`repeated_serials`, best materialised first) are
-    broadcast, rows whose serial is unique pass straight through, and only the rows
-    carrying a repeated one are shuffled and ranked.
+    The same rows as `tag` followed by `rank_duplicates` over all rows (with `others`, the
+    stored rows not re-tagged, as rivals), without shuffling the rows: the repeated serial
+    numbers (`repeated_serials`, best materialised first) are broadcast, rows whose serial
+    is unique pass straight through, and only the rows carrying a repeated one are
+    shuffled and ranked.
     """
     target = duplicate_target(severities)
     if target is None:
         return tag(settlements)
-    repeated = repeated_serials(settlements) if repeated is None else repeated
+    repeated = repeated_serials(settlements, others) if repeated is None else repeated
     if repeated.count() <= BROADCAST_REPEATED_MAX:
         repeated = F.broadcast(repeated)
-    same = F.xxhash64("feedetl_sn") == F.col("_repeated_sn")
+    same = serial_hash() == F.col("_repeated_sn")
     once = tag(settlements.join(repeated, same, "left_anti"))
+    rivals = None if others is None else others.join(repeated, same, "left_semi")
     again = tag(settlements.join(repeated, same, "left_semi")).transform(
-        rank_duplicates, target=target)
+        rank_duplicates, target=target, ties=duplicate_ties(settlements), rivals=rivals)
     return once.unionByName(again)
 
 
 def tag_settlements(settlements: DataFrame, *, catalogs: Sequence[str], mapping: DataFrame,
                     national_codes: DataFrame, limits: DataFrame | None,
                     analysis: AnalysisSettings, severities: dict[str, str],
-                    repeated: DataFrame | None = None) -> DataFrame:
+                    repeated: DataFrame | None = None,
+                    others: DataFrame | None = None) -> DataFrame:
     """Every settlement row mapped through its billing catalog, with its reasons and flags.
 
     Duplicate serial numbers are ranked among the rows whose serial repeats only
-    (`tag_with_duplicates`); `repeated` is `repeated_serials(settlements)`, best
-    materialised by the caller since both branches read it.
+    (`tag_with_duplicates`), together with `others` (stored rows of months this run keeps);
+    `repeated` is `repeated_serials(settlements, others)`, best materialised by the caller
+    since both branches read it.
     """
     rules = rule_checks(period_start=analysis.period.start, period_end=analysis.period.end,
                         med_types=analysis.med_types)
@@ -271,21 +316,53 @@ def tag_settlements(settlements: DataFrame, *, catalogs: Sequence[str], mapping:
             .transform(with_reasons, rules=rules, severities=checks)
         )
 
-    return tag_with_duplicates(settlements, tag=tag, severities=severities, repeated=repeated)
+    return tag_with_duplicates(settlements, tag=tag, severities=severities, repeated=repeated,
+                               others=others)
 
 
 _HELPER_COLUMNS = ("_insured_catalog", "_in_catalog", "_catalog_code", "_row_code_known",
                    "_limit_gender", "_limit_age_max")
 
 
-def clean_rows(tagged: DataFrame) -> DataFrame:
-    raw = [c for c in tagged.columns if c.endswith(RAW_SUFFIX)]
-    return tagged.where(F.size("reasons") == 0).drop("reasons", *_HELPER_COLUMNS, *raw)
+def settlement_rows(tagged: DataFrame) -> DataFrame:
+    """Tagged rows as stored: each with its `status`; raw text kept (as text) for quarantined
+    rows only, where it shows what could not be read."""
+    quarantined = F.size("reasons") > 0
+    raw = {c: F.when(quarantined, F.col(c).cast("string"))
+           for c in tagged.columns if c.endswith(RAW_SUFFIX)}
+    return tagged.withColumns({
+        STATUS: F.when(quarantined, F.lit(QUARANTINED)).otherwise(F.lit(CLEAN)), **raw,
+    }).drop(*_HELPER_COLUMNS)
 
 
-def quarantined_rows(tagged: DataFrame) -> DataFrame:
-    raw = [c for c in tagged.columns if c.endswith(RAW_SUFFIX)]
-    return (tagged.where(F.size("reasons") > 0)
-            .withColumns({c: F.col(c).cast("string") for c in raw})
+def clean_rows(rows: DataFrame) -> DataFrame:
+    """The clean rows of `settlement_rows` (the `settlements_clean` view)."""
+    raw = [c for c in rows.columns if c.endswith(RAW_SUFFIX)]
+    return rows.where(F.col(STATUS) == CLEAN).drop(
+        "reasons", STATUS, SOURCE_SPLIT, SPLIT_RECORD, *raw)
+
+
+def quarantined_rows(rows: DataFrame) -> DataFrame:
+    """The quarantined rows of `settlement_rows` with their first reason and `source_row`,
+    the row's number in its file (the header not counted; the `settlements_quarantine` view)."""
+    quarantined = rows.where(F.col(STATUS) == QUARANTINED)
+    return (quarantined.transform(with_source_rows, rows=rows)
             .withColumn("reason", F.col("reasons")[0])
-            .drop(*_HELPER_COLUMNS, "national_code", "mapping_source"))
+            .drop("national_code", "mapping_source", STATUS, SOURCE_SPLIT, SPLIT_RECORD))
+
+
+def with_source_rows(selected: DataFrame, *, rows: DataFrame) -> DataFrame:
+    """`source_row`: 1 + the rows of earlier splits of the same file + the row's place in its split.
+
+    Counts the rows (any status) of the files `selected` comes from, per split: a table
+    bounded by the number of file splits.
+    """
+    files = selected.select(SOURCE_FILE).distinct()
+    splits = rows.join(files, SOURCE_FILE, "left_semi").groupBy(SOURCE_FILE, SOURCE_SPLIT).count()
+    earlier = Window.partitionBy(SOURCE_FILE).orderBy(SOURCE_SPLIT).rowsBetween(
+        Window.unboundedPreceding, -1)
+    offsets = splits.select(SOURCE_FILE, SOURCE_SPLIT, F.coalesce(
+        F.sum("count").over(earlier), F.lit(0)).alias("_rows_before"))
+    return (selected.join(F.broadcast(offsets), [SOURCE_FILE, SOURCE_SPLIT], "left")
+            .withColumn("source_row", F.col("_rows_before") + F.col(SPLIT_RECORD) + 1)
+            .drop("_rows_before"))
