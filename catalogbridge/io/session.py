@@ -29,6 +29,9 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
     # Spark 4 accepts only a few CSV charsets unless told to use any Java charset (GB18030).
     "spark.sql.legacy.javaCharsets": "true",
+    # Partition values of our tables are text (settlement_month "2023-01"): never guessed
+    # into dates or numbers when a Parquet table is read back.
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
 }
 # A task reads at most one file split, so settlement rows can be numbered within their split
 # (io.readers.split_lineage): opening a file is made to cost a whole split.

@@ -18,13 +18,17 @@ from catalogbridge.columns import in_values
 from catalogbridge.io import history
 from catalogbridge.io.readers import InputError
 from catalogbridge.io.session import delta_available
-from catalogbridge.names import SERIAL, VISIT
+from catalogbridge.names import SERIAL, SETTLEMENT_DELIVERIES, VISIT
 from catalogbridge.settings import SettingError, check_choice
 
 log = logging.getLogger(__name__)
 
 TABLE_FORMATS = ("auto", "delta", "parquet")
 COMMIT_THREADS = 4
+# Committed after every other table: the delivery list says which files the stored rows
+# came from, so it must never be ahead of them (a driver killed during the commit then
+# leaves months that the next run sees as changed and tags again).
+COMMIT_LAST = (SETTLEMENT_DELIVERIES,)
 
 
 @dataclass(frozen=True)
@@ -230,18 +234,23 @@ class TableStore:
         """Put every table of this run in place, then drop the staging area; their names.
 
         Delta tables are committed concurrently (each its own transaction): for small
-        tables the time is mostly the driver's log handling, which overlaps well.
+        tables the time is mostly the driver's log handling, which overlaps well. The
+        tables of `COMMIT_LAST` follow once all others are in place.
         """
         committed = list(self._pending)
+        waves = [[n for n in committed if n not in COMMIT_LAST],
+                 [n for n in committed if n in COMMIT_LAST]]
         if self.format == "delta":
             self._refuse_foreign_tables()
             with ThreadPoolExecutor(max_workers=COMMIT_THREADS) as pool:
-                versions = pool.map(self._commit_delta, committed)
-                self.versions.update(zip(committed, versions, strict=True))
+                for wave in waves:
+                    versions = pool.map(self._commit_delta, wave)
+                    self.versions.update(zip(wave, versions, strict=True))
         else:
-            for name in committed:
+            for name in waves[0] + waves[1]:
                 self._commit_parquet(name)
         self._pending.clear()
+        self._drop_stale_runs()
         self._drop_run_dir()
         return committed
 
@@ -289,6 +298,18 @@ class TableStore:
     def discard(self) -> None:
         self._pending.clear()
         self._drop_run_dir()
+
+    def _drop_stale_runs(self) -> None:
+        """Staged tables of runs that never committed (their driver was killed) are
+        unreadable leftovers: drop them once a later run has committed."""
+        staging = self._jpath(self.path("_staging"))
+        if not self._fs.exists(staging):
+            return
+        for status in self._fs.listStatus(staging):
+            if status.getPath().getName() != self.run_id:
+                log.warning("removing %s, staged by a run that did not finish",
+                            status.getPath().toString())
+                self._fs.delete(status.getPath(), True)
 
     def _drop_run_dir(self) -> None:
         self._fs.delete(self._jpath(self._run_dir), True)

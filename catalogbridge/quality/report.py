@@ -167,6 +167,10 @@ def _cell(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """A short human summary of the quality report (the JSON holds everything)."""
     totals, before = report["totals"], report.get("previous_totals") or {}
@@ -186,6 +190,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", f"## {title}", "", f"| {column} | rows | fee (yuan) |", "|---|---:|---:|"]
         lines += [f"| {r['reason']} | {r['rows']:,} | {Decimal(r['fee'] or 0):,} |"
                   for r in report[key]]
+    lines += ["", "## Deliveries", "", "| month | since the last run | files | rows | clean rows | "
+              "rows last run | outside the period |", "|---|---|---:|---:|---:|---:|---|"]
+    lines += [f"| {m['month'] or 'undated'} | {m['change']} | {m['files']:,} | {m['rows']:,} | "
+              f"{m['clean_rows']:,} | {_cell(_blank(m['previous_rows']))} | "
+              f"{'yes' if m['outside_period'] else ''} |" for m in report.get("deliveries", [])]
     alerts = [c for c in report["share_changes"] if c["alert"]]
     lines += ["", "## Changes against the previous run", ""]
     if report.get("previous_run_id") is None:
