@@ -131,7 +131,10 @@ def monthly_layout(data: Path) -> Path:
     if target.is_dir():
         return target.parent
     month = "coalesce(strftime(fee_ocur_time, '%Y-%m'), 'undated')"
-    duckdb.connect(config={"threads": 2}).execute(
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"threads": 2})
+    con.execute("SET enable_progress_bar = false")
+    con.execute(
         f"COPY (SELECT *, {month} AS delivery FROM read_parquet('{data}/settlements/*.parquet')) "
         f"TO '{target}' (FORMAT parquet, PARTITION_BY (delivery))")
     return target.parent
