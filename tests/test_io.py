@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
+from catalogbridge.io import history
 from catalogbridge.io.contracts import CATALOGS, NATIONAL_ITEMS
 from catalogbridge.io.exports import export_csv
 from catalogbridge.io.readers import InputError, InputSpec, read_input
-from catalogbridge.io.store import OutputSettings, TableStore, resolve_table_format
+from catalogbridge.io.store import MOVING, OutputSettings, TableStore, resolve_table_format
 
 
 def test_csv_with_bom_renamed_headers_and_gb18030(spark: SparkSession, tmp_path: Path) -> None:
@@ -87,6 +88,30 @@ def test_tables_are_in_place_only_after_commit(spark: SparkSession, tmp_path: Pa
     assert (tmp_path / "t" / "_delta_log").is_dir() == (written == "delta")
     assert list((tmp_path / "t").glob("*.parquet"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"], "staging is cleaned up"
+
+
+def test_a_new_table_is_moved_into_place_and_a_move_cut_short_is_redone(
+        spark: SparkSession, tmp_path: Path) -> None:
+    """A first commit makes the staged files the Delta table (the same files, not copies); a
+    folder left by a driver killed mid-move is not a table and is replaced; a partitioned
+    table without rows, which has no file to convert, is written instead."""
+    out = OutputSettings(path=str(tmp_path), format="delta")
+    store = TableStore(spark, out, "r1")
+    rows = spark.createDataFrame([(1, "2023-01"), (2, None)], "n int, month string")
+    store.write(rows, "t", ("month",))
+    store.write(rows.limit(0), "empty", ("month",))
+    staged = {p.name for p in (tmp_path / "_staging" / "r1" / "t").rglob("part-*.parquet")}
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / MOVING).write_text("")
+    (tmp_path / "t" / "part-left-behind.parquet").write_text("not a table")
+    assert not store.exists("t")
+    store.commit()
+    assert {p.name for p in (tmp_path / "t").rglob("part-*.parquet")} == staged
+    assert not (tmp_path / "t" / MOVING).exists()
+    read = TableStore(spark, out, "r2")
+    assert sorted(read.read("t").collect(), key=str) == sorted(rows.collect(), key=str)
+    assert read.read("empty").count() == 0
+    assert history.run_versions(spark, str(tmp_path / "t")) == {"r1": 0}
 
 
 def test_gb18030_file_read_as_utf8_says_which_encoding(spark: SparkSession, tmp_path: Path) -> None:

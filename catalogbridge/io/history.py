@@ -8,14 +8,40 @@ files 7 days, after which time travel to older versions fails).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 RUN_MARKER = "catalogbridge run "
+USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+DEFAULT_PROPERTY = "spark.databricks.delta.properties.defaults."
 
 
 def run_marker(run_id: str) -> str:
     return RUN_MARKER + run_id
+
+
+@contextmanager
+def commits_of_run(spark: SparkSession, run_id: str, properties: dict[str, str]) -> Iterator[None]:
+    """Meanwhile every Delta commit of the session carries the run's marker and every new
+    table `properties` (session settings, so SQL commands such as CONVERT carry them too)."""
+    settings = {USER_METADATA: run_marker(run_id),
+                **{DEFAULT_PROPERTY + k.removeprefix("delta."): v for k, v in properties.items()}}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key in settings:
+            spark.conf.unset(key)
+
+
+def convert_in_place(spark: SparkSession, path: str, partitions: str) -> None:
+    """Make the Parquet files under `path` a Delta table without rewriting them."""
+    by = f" PARTITIONED BY ({partitions})" if partitions else ""
+    spark.sql(f"CONVERT TO DELTA {_quoted(spark, path, 'parquet')} NO STATISTICS{by}")
 
 
 def retention_properties(days: int) -> dict[str, str]:
@@ -24,7 +50,7 @@ def retention_properties(days: int) -> dict[str, str]:
     return {"delta.logRetentionDuration": interval, "delta.deletedFileRetentionDuration": interval}
 
 
-def _quoted(spark: SparkSession, path: str) -> str:
+def _quoted(spark: SparkSession, path: str, source: str = "delta") -> str:
     """`delta.`<path>``, the path made absolute as Spark's own writes resolve it (Delta's SQL
     does not accept a relative path such as the demo's output/demo)."""
     jvm = spark.sparkContext._jvm
@@ -32,7 +58,7 @@ def _quoted(spark: SparkSession, path: str) -> str:
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
     fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     qualified = str(fs.makeQualified(hadoop_path).toString())
-    return "delta.`" + qualified.replace("`", "``") + "`"
+    return f"{source}.`" + qualified.replace("`", "``") + "`"
 
 
 def _history(spark: SparkSession, path: str, limit: int | None = None) -> DataFrame:
