@@ -20,6 +20,10 @@ ITEM_STATS = "item_stats"
 DISCREPANT_ITEMS = "discrepant_items"
 SCENARIO_RESULTS = "scenario_results"
 CLASS_SUMMARY = "class_summary"
+INSURED_DECISIONS = "insured_decisions"  # per insured region and item it could add
+INSURED_SCENARIOS = "insured_scenarios"
+GROUP_HARMONISATION = "group_harmonisation"  # per group, rule, member and item it would add
+GROUP_SUMMARY = "group_summary"
 
 # Settlement columns (NHSA field names) that several modules read.
 FEE = "det_item_fee_sumamt"

@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("catalogbridge.columns", "catalogbridge.labels"),          # column helpers, code labels
     ("catalogbridge.io",),                                      # readers, store, session, exports
     ("catalogbridge.transforms", "catalogbridge.matching", "catalogbridge.quality"),  # domain
+    ("catalogbridge.decisions",),                               # per region and group
     ("catalogbridge.reporting",),                               # charts, summaries
     ("catalogbridge.pipeline",),                                # config, nodes, stage table, runner
     ("jobs",),                                                  # command lines

@@ -46,6 +46,8 @@ def test_set_overrides_parse_yaml_values() -> None:
     ("matching.review_score=95", "conf key 'matching.review_score': must not exceed"),
     ("inputs.settlements.encoding=latin-1", "conf key 'inputs.settlements.encoding'"),
     ("analysis.region_level=county", "conf key 'analysis.region_level'"),
+    ("decision.threshold_on=home", "conf key 'decision.threshold_on': 'home' is not one of"),
+    ("decision.thresholds=[5, 5]", "conf key 'decision.thresholds': use distinct"),
 ])
 def test_bad_values_name_the_key(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalogbridge.decisions.settings import DecisionSettings
 from catalogbridge.io.readers import InputsSettings
 from catalogbridge.io.session import SparkSettings
 from catalogbridge.io.store import OutputSettings
@@ -30,6 +31,7 @@ class PipelineConfig:
     classification: ClassificationSettings = field(default_factory=ClassificationSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
     scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     spark: SparkSettings = field(default_factory=SparkSettings)
     run_id: str | None = None

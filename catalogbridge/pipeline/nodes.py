@@ -16,6 +16,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from catalogbridge.columns import in_values, lookup
+from catalogbridge.decisions.groups import group_harmonisation, group_rules, group_summary
+from catalogbridge.decisions.insured import insured_decisions, insured_scenarios
+from catalogbridge.decisions.settings import DecisionSettings
 from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.readers import InputError, InputsSettings
 from catalogbridge.io.session import SPLIT_BYTES
@@ -38,6 +41,11 @@ from catalogbridge.names import (
     CLASS_SUMMARY,
     CLEAN,
     DISCREPANT_ITEMS,
+    GROUP_HARMONISATION,
+    GROUP_SUMMARY,
+    INSURED,
+    INSURED_DECISIONS,
+    INSURED_SCENARIOS,
     ITEM_STATS,
     MONTH,
     NATIONAL_ITEMS,
@@ -60,7 +68,7 @@ from catalogbridge.quality.report import (
     share_changes,
 )
 from catalogbridge.quality.rules import QualitySettings, rule_severities
-from catalogbridge.reporting.summary import charted_pairs, run_summary
+from catalogbridge.reporting.summary import charted_pairs, decision_summary, run_summary
 from catalogbridge.transforms.cleaning import (
     TAGGING_VERSION,
     AnalysisSettings,
@@ -231,11 +239,15 @@ def count_items(*, clean: DataFrame) -> Outputs:
     return {ITEM_STATS: item_stats(clean)}
 
 
+def _coverage(stats: DataFrame, mapping: DataFrame) -> DataFrame:
+    """Which items each analysis region's catalog covers."""
+    return region_coverage(mapping, analysis_regions(stats, catalog_region_list(mapping)))
+
+
 def find_discrepancies(*, stats: DataFrame, mapping: DataFrame, national: DataFrame,
                        classification: ClassificationSettings) -> Outputs:
-    coverage = region_coverage(mapping, analysis_regions(stats, catalog_region_list(mapping)))
     return {DISCREPANT_ITEMS: stats.transform(
-        discrepant_items, coverage=coverage, national=national,
+        discrepant_items, coverage=_coverage(stats, mapping), national=national,
         class_offset=classification.class_offset)}
 
 
@@ -246,12 +258,39 @@ def simulate_schemes(*, discrepant: DataFrame, stats: DataFrame, spark: SparkSes
     return {SCENARIO_RESULTS: schemes, CLASS_SUMMARY: discrepant.transform(class_summary)}
 
 
+def decide_per_insured(*, discrepant: DataFrame, stats: DataFrame, spark: SparkSession,
+                       scenario: ScenarioSettings, decision: DecisionSettings) -> Outputs:
+    """Each insured region's decision view (home use once) and its threshold schemes."""
+    decisions = discrepant.transform(insured_decisions)
+    insured = province_pairs(stats).select(INSURED).distinct()
+    schemes = decisions.transform(
+        insured_scenarios, insured=insured, spark=spark, scope=scenario.scope,
+        thresholds=decision.thresholds or scenario.thresholds, threshold_on=decision.threshold_on)
+    return {INSURED_DECISIONS: decisions, INSURED_SCENARIOS: schemes}
+
+
+def harmonise_groups(*, stats: DataFrame, mapping: DataFrame, national: DataFrame,
+                     spark: SparkSession, classification: ClassificationSettings,
+                     decision: DecisionSettings) -> Outputs:
+    """What each member of each region group adds under a common catalog, and the totals."""
+    majority = {name: decision.majority(len(m)) for name, m in decision.groups.items()}
+    rules = group_rules(spark, decision.groups, majority)
+    coverage = _coverage(stats, mapping)
+    added = stats.transform(group_harmonisation, coverage=coverage, rules=rules,
+                            national=national, class_offset=classification.class_offset)
+    regions = coverage.select("region").distinct()
+    return {GROUP_HARMONISATION: added,
+            GROUP_SUMMARY: added.transform(group_summary, rules=rules, regions=regions)}
+
+
 def summarise_run(*, schemes: DataFrame, clean: DataFrame, quarantine: DataFrame,
-                  mapping: DataFrame, queue: DataFrame, discrepant: DataFrame, run_id: str,
-                  table_format: str, charts: bool) -> Outputs:
+                  mapping: DataFrame, queue: DataFrame, discrepant: DataFrame, stats: DataFrame,
+                  insured: DataFrame, groups: DataFrame, run_id: str, table_format: str,
+                  charts: bool) -> Outputs:
     """The run summary and, when charts are on, the scheme rows of every pair worth a chart."""
     summary = run_summary(clean=clean, quarantine=quarantine, mapping=mapping, queue=queue,
                           schemes=schemes, discrepant=discrepant, charts=charts)
+    summary["decisions"] = decision_summary(stats=stats, insured=insured, groups=groups)
     chart_rows = schemes.join(charted_pairs(schemes), list(PAIR), "left_semi")
     return {"exports/run_summary.json": {"run_id": run_id, "table_format": table_format, **summary},
             "exports/charts": chart_rows if charts else None}

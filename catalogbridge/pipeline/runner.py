@@ -1,7 +1,7 @@
 """Runs stages from the stage table: loads their datasets, calls the node, writes the outputs.
 
 All reading and writing of a run happens here, and so does what the user sees: one line
-when a stage starts (`stage 3/10 clean_settlements …`) and one when it ends, with its time
+when a stage starts (`stage 3/12 clean_settlements …`) and one when it ends, with its time
 and the rows written (counted while writing, not by another pass over the data).
 """
 

@@ -7,7 +7,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from catalogbridge.names import PAIR
+from catalogbridge.names import INSURED, PAIR, TREATMENT
 from catalogbridge.quality.report import clean_by_mapping_source, mapping_by_method, records
 
 
@@ -34,4 +34,25 @@ def run_summary(*, clean: DataFrame, quarantine: DataFrame, mapping: DataFrame,
         "totals": totals,
         "clean_by_mapping_source": records(clean_by_mapping_source(clean)),
         "mapping_by_method": records(mapping_by_method(mapping)),
+    }
+
+
+def decision_summary(*, stats: DataFrame, insured: DataFrame, groups: DataFrame) -> dict[str, Any]:
+    """What the decision stages computed, and the regions they could say little about.
+
+    Bounded by regions and groups: insured regions whose insured have no use at home (their
+    home use is 0 in the decision view), group totals, group members absent from the data.
+    """
+    regions = insured.select(INSURED).distinct()
+    home = stats.where(F.col(INSURED) == F.col(TREATMENT)).select(INSURED).distinct()
+    absent = (groups.where(~F.col("in_data")).select("group_name", INSURED).distinct()
+              .orderBy("group_name", INSURED))
+    totals = (groups.where(F.col(INSURED).isNull()).drop(INSURED, "in_data")
+              .orderBy("group_name", "min_members"))
+    return {
+        "insured_regions": regions.count(),
+        "insured_without_home_data": sorted(
+            r[0] for r in regions.join(home, INSURED, "left_anti").collect()),
+        "groups": records(totals),
+        "group_members_without_data": records(absent),
     }

@@ -13,6 +13,8 @@ from catalogbridge.columns import amount, catalog_of, class_l1, class_l2, item_f
 from catalogbridge.names import INSURED, PAIR, TREATMENT
 from catalogbridge.settings import SettingError
 
+ITEM_COLUMNS = ("national_code", "national_name", "class_l1", "class_l2", "function")
+
 
 @dataclass(frozen=True)
 class ClassificationSettings:
@@ -52,18 +54,23 @@ def discrepant_items(stats: DataFrame, *, coverage: DataFrame, national: DataFra
     covered = coverage.where("covered")
     covered_t = covered.select(F.col("region").alias(TREATMENT), "national_code")
     covered_p = covered.select(F.col("region").alias(INSURED), "national_code")
-    l1 = class_l1(F.col("national_code"), class_offset)
-    l2 = class_l2(F.col("national_code"), class_offset)
     return (
         away.join(covered_t, [TREATMENT, "national_code"], "left_semi")
         .join(covered_p, [INSURED, "national_code"], "left_anti")
         .join(home, [INSURED, "national_code"], "left")
-        .join(national.select("national_code", "national_name"), "national_code", "left")
+        .transform(with_item_names, national=national, class_offset=class_offset)
         .select(
-            *PAIR, "national_code", "national_name",
-            l1.alias("class_l1"), l2.alias("class_l2"), item_function(l1, l2).alias("function"),
+            *PAIR, *ITEM_COLUMNS,
             F.col("visits").alias("visits_treatment"), F.col("fee").alias("fee_treatment"),
             F.coalesce("visits_home", F.lit(0)).cast(LongType()).alias("visits_home"),
             amount(F.coalesce("fee_home", F.lit(0))).alias("fee_home"),
         )
     )
+
+
+def with_item_names(items: DataFrame, *, national: DataFrame, class_offset: int = 2) -> DataFrame:
+    """`national_name`, `class_l1`, `class_l2` and `function` beside each `national_code`."""
+    l1 = class_l1(F.col("national_code"), class_offset)
+    l2 = class_l2(F.col("national_code"), class_offset)
+    return (items.join(national.select("national_code", "national_name"), "national_code", "left")
+            .withColumns({"class_l1": l1, "class_l2": l2, "function": item_function(l1, l2)}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -13,10 +14,8 @@ from catalogbridge.labels import CLASS_L1_NAMES, CLASS_L2_NAMES, FUNCTION_NAMES
 from catalogbridge.names import INSURED, PAIR, THERAPEUTIC, TREATMENT
 from catalogbridge.settings import SettingError, check_choice
 
-SCENARIO_COLUMNS = (
-    *PAIR, "scheme", "threshold", "item_count", "visits", "visits_retention_pct",
-    "added_spend", "spend_decline_pct",
-)
+SCHEME_MEASURES = ("scheme", "threshold", "item_count", "visits", "visits_retention_pct",
+                   "added_spend", "spend_decline_pct")
 SCOPES = (THERAPEUTIC, "all")
 
 
@@ -49,29 +48,46 @@ def scenario_results(discrepant: DataFrame, *, pairs: DataFrame, spark: SparkSes
     Scheme n includes the in-scope discrepant items with `visits_treatment >= thresholds[n-1]`;
     visits and added spend sum both regions; percentages are against scheme 1.
     """
+    items = in_scope(discrepant, scope).select(
+        *PAIR, "national_code", F.col("visits_treatment").alias("_measure"),
+        (F.col("visits_treatment") + F.col("visits_home")).alias("_visits"),
+        (F.col("fee_treatment") + F.col("fee_home")).alias("_spend"))
+    return threshold_schemes(items, keys=PAIR, units=pairs, spark=spark, thresholds=thresholds)
+
+
+def in_scope(items: DataFrame, scope: str) -> DataFrame:
+    """The items a scheme may include: therapeutic ones (the paper), or all."""
+    return items if scope == "all" else items.where(F.col("function") == scope)
+
+
+def threshold_schemes(items: DataFrame, *, keys: Sequence[str], units: DataFrame,
+                      spark: SparkSession, thresholds: list[int]) -> DataFrame:
+    """Scheme n of every unit (`keys`): the items whose `_measure` reaches thresholds[n-1].
+
+    `items` has `keys`, `national_code`, `_measure`, `_visits` and `_spend`; every unit in
+    `units` gets every scheme, with zeros when no item qualifies; percentages are against
+    scheme 1.
+    """
     schemes = spark.createDataFrame(
         [(i + 1, t) for i, t in enumerate(thresholds)],
         StructType([StructField("scheme", LongType()), StructField("threshold", LongType())]))
-    items = discrepant if scope == "all" else discrepant.where(F.col("function") == scope)
-    items = items.select(
-        *[F.col(c).alias(f"_{c}") for c in PAIR], "national_code", "visits_treatment",
-        (F.col("visits_treatment") + F.col("visits_home")).alias("_visits"),
-        (F.col("fee_treatment") + F.col("fee_home")).alias("_spend"))
-    grid = pairs.select(*PAIR).distinct().crossJoin(F.broadcast(schemes))
-    on = ((grid["insured_admdvs"] == items["_insured_admdvs"])
-          & (grid["treatment_admdvs"] == items["_treatment_admdvs"])
-          & (items["visits_treatment"] >= grid["threshold"]))
+    items = items.select(*[F.col(c).alias(f"_{c}") for c in keys],
+                         "national_code", "_measure", "_visits", "_spend")
+    grid = units.select(*keys).distinct().crossJoin(F.broadcast(schemes))
+    on = F.lit(True)
+    for c in keys:
+        on = on & (grid[c] == items[f"_{c}"])
     totals = (
-        grid.join(items, on, "left")
-        .groupBy(*PAIR, "scheme", "threshold")
+        grid.join(items, on & (items["_measure"] >= grid["threshold"]), "left")
+        .groupBy(*keys, "scheme", "threshold")
         .agg(F.count("national_code").cast(LongType()).alias("item_count"),
              F.coalesce(F.sum("_visits"), F.lit(0)).cast(LongType()).alias("visits"),
              amount(F.coalesce(F.sum("_spend"), F.lit(0))).alias("added_spend"))
     )
     base = totals.where(F.col("scheme") == 1).select(
-        *PAIR, F.col("visits").alias("_base_visits"), F.col("added_spend").alias("_base_spend"))
+        *keys, F.col("visits").alias("_base_visits"), F.col("added_spend").alias("_base_spend"))
     return (
-        totals.join(base, list(PAIR))
+        totals.join(base, list(keys))
         .withColumns({
             "visits_retention_pct": pct(F.col("visits"), F.col("_base_visits")),
             "spend_decline_pct": F.when(
@@ -79,7 +95,7 @@ def scenario_results(discrepant: DataFrame, *, pairs: DataFrame, spark: SparkSes
                 F.round(100.0 - F.col("added_spend").cast("double") * 100.0
                         / F.col("_base_spend").cast("double"), 2)),
         })
-        .select(*SCENARIO_COLUMNS)
+        .select(*keys, *SCHEME_MEASURES)
     )
 
 

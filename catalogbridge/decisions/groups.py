@@ -1,0 +1,111 @@
+"""Region groups moving to a common catalog (长三角, 京津冀, 川渝, …): what each member adds.
+
+The common catalog of a group is every item covered by at least k of its members: k = 1 is
+the union, the majority rule takes k from conf. A member adds the common items it does not
+cover; what that costs it is its own insured's use of them at home and in every region
+that covers them afterwards: a region covering them now, or a fellow member (which covers
+them under the common catalog too). Items nobody used are listed with zero use: the
+committee adopts a catalog, not only the items that were billed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType
+
+from catalogbridge.columns import amount
+from catalogbridge.names import INSURED, TREATMENT
+from catalogbridge.transforms.discrepancy import ITEM_COLUMNS, with_item_names
+
+GROUP_KEY = ("group_name", "rule", "min_members")
+UNION, MAJORITY = "union", "majority"
+USE_COLUMNS = ("visits_home", "fee_home", "visits_away", "fee_away", "visits_total", "fee_total")
+
+
+def group_rules(spark: SparkSession, groups: Mapping[str, Sequence[str]],
+                majority: Mapping[str, int]) -> DataFrame:
+    """(group_name, rule, min_members, member): each group's members under each rule (from conf)."""
+    rows = [(name, rule, k, member) for name, members in groups.items()
+            for rule, k in ((UNION, 1), (MAJORITY, majority[name])) for member in members]
+    return spark.createDataFrame(
+        rows, "group_name string, rule string, min_members int, member string")
+
+
+def group_harmonisation(stats: DataFrame, *, coverage: DataFrame, rules: DataFrame,
+                        national: DataFrame, class_offset: int = 2) -> DataFrame:
+    """One row per group, rule, member and common item the member does not cover yet."""
+    covered = coverage.where("covered").select(F.col("region").alias("member"), "national_code")
+    members = rules.select(*GROUP_KEY, "member")
+    held = members.join(covered, "member")
+    common = (held.groupBy(*GROUP_KEY, "national_code")
+              .agg(F.count("member").cast(LongType()).alias("covering_members"))
+              .where(F.col("covering_members") >= F.col("min_members")))
+    added = (common.join(members, list(GROUP_KEY))
+             .join(held, [*GROUP_KEY, "member", "national_code"], "left_anti"))
+    return (added.join(_member_use(stats, added, covered, members),
+                       [*GROUP_KEY, "member", "national_code"], "left")
+            .fillna(0, subset=[c for c in USE_COLUMNS if c.startswith("visits")])
+            .fillna(0, subset=[c for c in USE_COLUMNS if c.startswith("fee")])
+            .transform(with_item_names, national=national, class_offset=class_offset)
+            .select(*GROUP_KEY, F.col("member").alias(INSURED), *ITEM_COLUMNS,
+                    "covering_members", *[_typed(c) for c in USE_COLUMNS]))
+
+
+def _member_use(stats: DataFrame, added: DataFrame, covered: DataFrame,
+                members: DataFrame) -> DataFrame:
+    """A member's insured's use of each item it adds: at home, and away wherever it will be
+    covered (a region covering it now, or a fellow member)."""
+    use = stats.withColumnRenamed(INSURED, "member")
+    fellows = members.select(*GROUP_KEY, F.col("member").alias(TREATMENT),
+                             F.lit(True).alias("_fellow"))
+    covering_now = covered.select(F.col("member").alias(TREATMENT), "national_code",
+                                  F.lit(True).alias("_now"))
+    rows = (added.select(*GROUP_KEY, "member", "national_code")
+            .join(use, ["member", "national_code"])
+            .join(fellows, [*GROUP_KEY, TREATMENT], "left")
+            .join(covering_now, [TREATMENT, "national_code"], "left"))
+    home = F.col(TREATMENT) == F.col("member")
+    away = ~home & (F.col("_fellow") | F.col("_now"))
+    return (rows.groupBy(*GROUP_KEY, "member", "national_code").agg(
+        F.sum(F.when(home, F.col("visits")).otherwise(0)).alias("visits_home"),
+        F.sum(F.when(home, F.col("fee")).otherwise(0)).alias("fee_home"),
+        F.sum(F.when(away, F.col("visits")).otherwise(0)).alias("visits_away"),
+        F.sum(F.when(away, F.col("fee")).otherwise(0)).alias("fee_away"))
+        .withColumns({"visits_total": F.col("visits_home") + F.col("visits_away"),
+                      "fee_total": F.col("fee_home") + F.col("fee_away")}))
+
+
+def _typed(column: str) -> F.Column:
+    return (amount(F.col(column)) if column.startswith("fee")
+            else F.col(column).cast(LongType())).alias(column)
+
+
+def group_summary(harmonisation: DataFrame, *, rules: DataFrame, regions: DataFrame) -> DataFrame:
+    """Per group and rule: each member's added items (members adding none included), those
+    its insured used, visits and spend, and `in_data` (the member is one of `regions`, the
+    analysis regions); and the group (`insured_admdvs` null): the items any member adds,
+    visits and spend summed over members."""
+    used = F.col("visits_total") > 0
+    measures = [F.sum(F.when(used, 1).otherwise(0)).cast(LongType()).alias("items_used"),
+                F.sum("visits_total").cast(LongType()).alias("visits"),
+                amount(F.sum("fee_total")).alias("added_spend")]
+    per_member = harmonisation.groupBy(*GROUP_KEY, INSURED).agg(
+        F.count(F.lit(1)).cast(LongType()).alias("item_count"), *measures)
+    every_member = (rules.select(*GROUP_KEY, F.col("member").alias(INSURED))
+                    .join(per_member, [*GROUP_KEY, INSURED], "left")
+                    .fillna(0, subset=["item_count", "items_used", "visits", "added_spend"])
+                    .join(regions.select(F.col("region").alias(INSURED),
+                                         F.lit(True).alias("in_data")), INSURED, "left")
+                    .withColumn("in_data", F.coalesce("in_data", F.lit(False))))
+    items = harmonisation.groupBy(*GROUP_KEY, "national_code").agg(
+        F.sum("visits_total").alias("visits_total"), F.sum("fee_total").alias("fee_total"))
+    whole = (rules.select(*GROUP_KEY).distinct()
+             .join(items.groupBy(*GROUP_KEY).agg(
+                 F.count(F.lit(1)).cast(LongType()).alias("item_count"), *measures),
+                 list(GROUP_KEY), "left")
+             .fillna(0, subset=["item_count", "items_used", "visits", "added_spend"]))
+    return every_member.unionByName(whole.withColumns(
+        {INSURED: F.lit(None).cast("string"), "in_data": F.lit(None).cast("boolean")}))
