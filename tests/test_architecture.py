@@ -123,7 +123,7 @@ def test_the_checks_catch_what_they_guard_against() -> None:
              "catalogbridge.transforms.cleaning": {"catalogbridge.matching.catalog"},  # sibling
              "catalogbridge.matching.catalog": {"catalogbridge.matching.review", "udfs.matching"}}
     assert layer_violations(graph) == [
-        "catalogbridge.io.store (layer 3) -> catalogbridge.pipeline.nodes (layer 6)",
+        "catalogbridge.io.store (layer 3) -> catalogbridge.pipeline.nodes (layer 7)",
         "catalogbridge.transforms.cleaning (layer 4) -> catalogbridge.matching.catalog (layer 4)"]
     assert import_cycles({"udfs.a": {"udfs.b"}, "udfs.b": {"udfs.c"}, "udfs.c": {"udfs.a"}}) == [
         ["udfs.a", "udfs.b", "udfs.c", "udfs.a"]]

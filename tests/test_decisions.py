@@ -9,6 +9,7 @@ discrepant); Jiangsu's insured use B in Shanghai (2) and at home (1).
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -197,7 +198,7 @@ def test_group_summary_per_member_and_for_the_group(
 ])
 def test_bad_groups_name_the_group_and_the_fix(groups: dict[str, list[str]], majority: int,
                                               message: str) -> None:
-    with pytest.raises(SettingError, match=message):
+    with pytest.raises(SettingError, match=re.escape(message)):
         DecisionSettings(groups=groups, majority_members=majority)
 
 

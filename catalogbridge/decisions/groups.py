@@ -22,6 +22,7 @@ from catalogbridge.transforms.discrepancy import ITEM_COLUMNS, with_item_names
 
 GROUP_KEY = ("group_name", "rule", "min_members")
 UNION, MAJORITY = "union", "majority"
+SUMMARY_MEASURES = ("item_count", "items_used", "visits", "added_spend", "in_data")
 USE_COLUMNS = ("visits_home", "fee_home", "visits_away", "fee_away", "visits_total", "fee_total")
 
 
@@ -96,7 +97,7 @@ def group_summary(harmonisation: DataFrame, *, rules: DataFrame, regions: DataFr
         F.count(F.lit(1)).cast(LongType()).alias("item_count"), *measures)
     every_member = (rules.select(*GROUP_KEY, F.col("member").alias(INSURED))
                     .join(per_member, [*GROUP_KEY, INSURED], "left")
-                    .fillna(0, subset=["item_count", "items_used", "visits", "added_spend"])
+                    .fillna(0, subset=list(SUMMARY_MEASURES[:-1]))
                     .join(regions.select(F.col("region").alias(INSURED),
                                          F.lit(True).alias("in_data")), INSURED, "left")
                     .withColumn("in_data", F.coalesce("in_data", F.lit(False))))
@@ -106,6 +107,7 @@ def group_summary(harmonisation: DataFrame, *, rules: DataFrame, regions: DataFr
              .join(items.groupBy(*GROUP_KEY).agg(
                  F.count(F.lit(1)).cast(LongType()).alias("item_count"), *measures),
                  list(GROUP_KEY), "left")
-             .fillna(0, subset=["item_count", "items_used", "visits", "added_spend"]))
-    return every_member.unionByName(whole.withColumns(
-        {INSURED: F.lit(None).cast("string"), "in_data": F.lit(None).cast("boolean")}))
+             .fillna(0, subset=list(SUMMARY_MEASURES[:-1])))
+    whole = whole.withColumns(
+        {INSURED: F.lit(None).cast("string"), "in_data": F.lit(None).cast("boolean")})
+    return every_member.unionByName(whole).select(*GROUP_KEY, INSURED, *SUMMARY_MEASURES)
