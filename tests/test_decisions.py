@@ -113,7 +113,7 @@ def test_schemes_per_insured_region(
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
-E, BJ = "003401000010000", "110000"
+E, BJ, AH = "003401000010000", "110000", "340000"
 GROUP_ROW = (
     "group_name string, rule string, min_members int, insured_admdvs string, "
     "national_code string, national_name string, class_l1 string, class_l2 string, "
@@ -126,7 +126,10 @@ SUMMARY_ROW = ("group_name string, rule string, min_members int, insured_admdvs 
 
 @pytest.fixture(scope="module")
 def group_case(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
-    """(group_harmonisation, group_summary) of group G = Zhejiang, Jiangsu, Shanghai.
+    """(group_harmonisation, group_summary) of group G = Zhejiang, Jiangsu, Shanghai, Anhui.
+
+    Anhui has no catalog in the data: it adds nothing (what it lacks is unknown) and is
+    marked absent.
 
     Shanghai covers A, B, C, E; Jiangsu A, C; Zhejiang B; Beijing (not a member) A. Union:
     A, B, C, E; majority (2 of 3): A (Shanghai, Jiangsu), B (Shanghai, Zhejiang), C.
@@ -149,11 +152,10 @@ def group_case(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
     national = spark.createDataFrame(
         [(A, "心理咨询"), (B, "血常规"), (C, "颅内手术"), (E, "物理治疗")],
         "national_code string, national_name string")
-    rules = group_rules(spark, {"G": [ZJ, JS, SH]}, {"G": 2})
-    added = group_harmonisation(stats, coverage=region_coverage(mapping, lookup), rules=rules,
-                                national=national)
-    # the analysis regions, as if Shanghai were absent from the data
-    regions = spark.createDataFrame([(r,) for r in (ZJ, JS, BJ)], "region string")
+    rules = group_rules(spark, {"G": [ZJ, JS, SH, AH]}, {"G": 2})  # Anhui: no catalog here
+    coverage = region_coverage(mapping, lookup)
+    added = group_harmonisation(stats, coverage=coverage, rules=rules, national=national)
+    regions = coverage.select("region").distinct()
     return added, group_summary(added, rules=rules, regions=regions)
 
 
@@ -181,11 +183,13 @@ def test_group_summary_per_member_and_for_the_group(
     expected = spark.createDataFrame([
         ("G", "union", 1, ZJ, 3, 3, 23, D("1120.00"), True),
         ("G", "union", 1, JS, 2, 2, 4, D("14.00"), True),
-        ("G", "union", 1, SH, 0, 0, 0, D("0.00"), False),
+        ("G", "union", 1, SH, 0, 0, 0, D("0.00"), True),
+        ("G", "union", 1, AH, 0, 0, 0, D("0.00"), False),
         ("G", "union", 1, None, 4, 4, 27, D("1134.00"), None),
         ("G", "majority", 2, ZJ, 2, 2, 21, D("1100.00"), True),
         ("G", "majority", 2, JS, 1, 1, 3, D("9.00"), True),
-        ("G", "majority", 2, SH, 0, 0, 0, D("0.00"), False),
+        ("G", "majority", 2, SH, 0, 0, 0, D("0.00"), True),
+        ("G", "majority", 2, AH, 0, 0, 0, D("0.00"), False),
         ("G", "majority", 2, None, 3, 3, 24, D("1109.00"), None),
     ], SUMMARY_ROW)
     assert_df_equality(group_case[1], expected, ignore_row_order=True, ignore_nullable=True)

@@ -5,7 +5,9 @@ the union, the majority rule takes k from conf. A member adds the common items i
 cover; what that costs it is its own insured's use of them at home and in every region
 that covers them afterwards: a region covering them now, or a fellow member (which covers
 them under the common catalog too). Items nobody used are listed with zero use: the
-committee adopts a catalog, not only the items that were billed.
+committee adopts a catalog, not only the items that were billed. A member without a catalog
+in the data adds nothing here (what it lacks is unknown); the summary marks it `in_data`
+false and the run summary lists it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def group_harmonisation(stats: DataFrame, *, coverage: DataFrame, rules: DataFra
     common = (held.groupBy(*GROUP_KEY, "national_code")
               .agg(F.count("member").cast(LongType()).alias("covering_members"))
               .where(F.col("covering_members") >= F.col("min_members")))
-    added = (common.join(members, list(GROUP_KEY))
+    known = coverage.select(F.col("region").alias("member")).distinct()
+    added = (common.join(members.join(known, "member", "left_semi"), list(GROUP_KEY))
              .join(held, [*GROUP_KEY, "member", "national_code"], "left_anti"))
     return (added.join(_member_use(stats, added, covered, members),
                        [*GROUP_KEY, "member", "national_code"], "left")
