@@ -18,16 +18,22 @@ Derived targets used here:
 * cross-province share of visits: inpatient 1,300 万 / 3.02 亿 ≈ 4.3 %, outpatient
   1.16 亿 / 95.5 亿 ≈ 1.2 % (direct settlement only, so a lower bound); chronic outpatient
   (med_type 14, many 备案 long-term residents) 3 %.
+* the generated year is a small sample (1 M rows ≈ 150,000 visits, 1/60,000 of the real
+  one), so a faithful sample gives a pair a few dozen visits and no distribution to speak
+  of. Cross-province visits are therefore oversampled: kept CROSS_SAMPLING times as often
+  as home visits (a stratified sample; divide cross-province counts by it to get population
+  shares). The manifest reports the factor beside the realised sample shares.
 * service-item (non-drug, non-consumable) fee per visit ≈ half of the total: outpatient
   ≈ 200 yuan, inpatient ≈ 5,200 yuan. Usage is made price-elastic and the elasticity is
   solved per med_type so the national mean hits these targets. Cross-province visits come
-  out dearer (hubs, high-tech and not-covered-at-home items): about 1.6x outpatient and
-  2x inpatient.
+  out dearer (hub prices, and travellers' use leans on high-tech items few provinces
+  cover, see model.py): about 2.3x outpatient, 3x chronic and 3.5x inpatient (1 M rows).
 """
 
 from __future__ import annotations
 
 CROSS_SHARE = {"11": 0.012, "14": 0.03, "21": 0.043}
+CROSS_SAMPLING = 5.0  # sampling rate of cross-province visits relative to home visits
 VISIT_MIX = {"11": 0.84, "14": 0.10, "21": 0.06}  # share of visits by med_type
 TARGET_FEE_PER_VISIT = {"11": 200.0, "14": 250.0, "21": 5200.0}
 MEAN_LINES = {"11": 5.25, "14": 4.0, "21": 31.0}  # mean lines per visit (see settlements)

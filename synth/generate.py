@@ -311,6 +311,10 @@ def _manifest(
         "realised": stats.summary(),
         "calibration": {
             "cross_share_target": C.CROSS_SHARE,
+            "cross_sampling": C.CROSS_SAMPLING,
+            "cross_sampling_note": "cross-province visits are sampled this many times as often "
+            "as home visits, so realised cross shares are about target x factor",
+            "integration": {h: list(m) for h, m in R.INTEGRATION.items()},
             "visit_mix": C.VISIT_MIX,
             "fee_per_visit_target": C.TARGET_FEE_PER_VISIT,
             "sources": [

@@ -2,7 +2,9 @@
 
 Real GB/T 2260 codes so the pipeline's region logic (province = first two digits + '0000')
 is exercised on realistic values; approximate capital coordinates, 2023 population and GDP
-per capita drive catalog richness and a gravity model of cross-province care.
+per capita drive catalog richness and a gravity model of cross-province care. Flows are
+concentrated the way real ones are: the national medical centres draw more than their size,
+and regional integration (长三角, 京津冀) sends members' patients to their hub.
 """
 
 from __future__ import annotations
@@ -222,6 +224,13 @@ PROVINCES: tuple[Province, ...] = (
 )
 
 HUB_PROVINCES = ("110000", "310000", "440000", "510000", "610000")
+# Hub -> members of its integration programme (one-card direct settlement without 备案).
+INTEGRATION: dict[str, tuple[str, ...]] = {
+    "310000": ("320000", "330000", "340000"),
+    "110000": ("120000", "130000"),
+}
+INTEGRATION_BOOST = 3.0  # members' outflow, and their weight for the hub, are multiplied
+HUB_EXPONENT = 1.5  # destination weight grows faster than pull: big centres draw the most
 PROVINCE_CODES: tuple[str, ...] = tuple(p.code for p in PROVINCES)
 N_PROV = len(PROVINCES)
 
@@ -284,22 +293,31 @@ def wealth_score() -> np.ndarray:
     return out
 
 
+def _integration_pairs() -> tuple[np.ndarray, np.ndarray]:
+    """(member index, hub index) of every integration programme membership."""
+    pairs = [(PROVINCE_CODES.index(m), PROVINCE_CODES.index(h)) for h, ms in INTEGRATION.items() for m in ms]
+    return np.array([m for m, _ in pairs]), np.array([h for _, h in pairs])
+
+
 def destination_weights(decay_km: float = 650.0) -> np.ndarray:
-    """Gravity model P(T | P, cross-province): pull of T times distance decay, plus a long-range
-    hub term so Beijing/Shanghai draw patients from every province."""
+    """Gravity model P(T | P, cross-province): pull of T (to HUB_EXPONENT) times distance
+    decay, plus a long-range hub term so Beijing/Shanghai draw patients from every province."""
     d = distance_km()
     pull = np.array([p.pull for p in PROVINCES])
-    w = pull[None, :] * (np.exp(-d / decay_km) + 0.04 * (pull[None, :] >= 2.5))
+    w = pull[None, :] ** HUB_EXPONENT * (np.exp(-d / decay_km) + 0.04 * (pull[None, :] >= 2.5))
+    member, hub = _integration_pairs()
+    w[member, hub] *= INTEGRATION_BOOST
     np.fill_diagonal(w, 0.0)
     out: np.ndarray = w / w.sum(axis=1, keepdims=True)
     return out
 
 
 def cross_share(target: float) -> np.ndarray:
-    """Per insured province probability that a visit is cross-province, scaled so the
-    population-weighted mean equals `target`."""
+    """Per insured province probability that a visit is cross-province (integration members'
+    outflow boosted), scaled so the population-weighted mean equals `target`."""
     pop = np.array([p.pop_m for p in PROVINCES])
     out = np.array([p.outflow for p in PROVINCES])
+    out[_integration_pairs()[0]] *= INTEGRATION_BOOST
     scale = target * pop.sum() / float((pop * out).sum())
     res: np.ndarray = np.clip(out * scale, 0.0, 0.5)
     return res
