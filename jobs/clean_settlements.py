@@ -2,7 +2,7 @@
 
 from catalogbridge.pipeline.cli import stage_main
 
-main = stage_main(__name__)
+main = stage_main(__file__)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
+from catalogbridge.pipeline.stages import STAGES
 from jobs import ingest_national, map_catalogs
 
 
@@ -46,3 +49,13 @@ def test_catalog_listing_a_code_twice_with_different_levels(
     err = capsys.readouterr().err
     assert "330000 ZJ01 as 01/03" in err, err
     assert "ZJ02" not in err, "the same level written two ways is not a conflict"
+
+
+def test_every_stage_runs_as_a_module() -> None:
+    """`python -m jobs.<stage> --help` for each stage of the table (under -m a module's
+    `__name__` is `__main__`, so the stage is found from its file)."""
+    for stage in STAGES:
+        done = subprocess.run([sys.executable, "-m", f"jobs.{stage.name}", "--help"],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"jobs.{stage.name}: {done.stderr[-500:]}"
+        assert f"Stage {stage.name}:" in done.stdout

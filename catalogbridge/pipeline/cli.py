@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from catalogbridge.io.readers import InputError
@@ -70,9 +71,10 @@ class Main(Protocol):
     def __call__(self, argv: Sequence[str] | None = None) -> int: ...
 
 
-def stage_main(module: str) -> Main:
-    """`main(argv)` for the job module of one stage (`jobs.<stage name>`)."""
-    stage = STAGE_BY_NAME[module.rsplit(".", 1)[-1]]
+def stage_main(module_file: str) -> Main:
+    """`main(argv)` for the job module of one stage (`jobs/<stage name>.py`, its `__file__`:
+    under `python -m` its `__name__` is `__main__`)."""
+    stage = STAGE_BY_NAME[Path(module_file).stem]
 
     def main(argv: Sequence[str] | None = None) -> int:
         return run_main(argv, f"Stage {stage.name}: {stage.summary}", [stage.name])
