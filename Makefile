@@ -7,7 +7,7 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system jars data run test test-slow test-all lint clean package test-cluster bench eval-matching bench-matching
+.PHONY: help setup system jars data run test test-slow test-all lint clean package test-cluster bench bench-decisions eval-matching bench-matching
 
 ENV_ARCHIVE := dist/catalogbridge-env.tar.gz
 BENCH_ROWS  ?= 5000000 50000000
@@ -69,6 +69,9 @@ $(VENV)/.bench-stamp: $(STAMP)
 
 bench: setup $(VENV)/.bench-stamp ## Time the pipeline at 5 M and 50 M rows against DuckDB (~45 min)
 	$(BIN)/python scripts/bench_pipeline.py --data-dir $(BENCH_DIR) --rows $(BENCH_ROWS)
+
+bench-decisions: setup $(VENV)/.bench-stamp ## Time the decision stages against the rest at 5 M rows, by draws and region level (~25 min)
+	$(BIN)/python scripts/bench_decisions.py
 
 EVAL_DIR ?= data/eval
 

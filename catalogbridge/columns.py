@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
-from pyspark.sql.types import DecimalType
+from pyspark.sql.types import DecimalType, LongType
 
 from catalogbridge.names import COVERED_LEVELS, DIAGNOSTIC, THERAPEUTIC
 
@@ -30,6 +30,11 @@ def lookup(mapping: Mapping[str, str], key: Column) -> Column:
 def amount(col: Column) -> Column:
     """A sum of yuan, exact to the fen."""
     return col.cast(AMOUNT_TYPE)
+
+
+def measure(name: str, col: Column) -> Column:
+    """A measure named `name`: fees (`fee...`) in yuan to the fen, anything else a count."""
+    return (amount(col) if name.startswith("fee") else col.cast(LongType())).alias(name)
 
 
 def is_region_code(code: Column) -> Column:

@@ -17,6 +17,7 @@ REVIEW_QUEUE = "review_queue"
 SETTLEMENTS_CLEAN = "settlements_clean"
 SETTLEMENTS_QUARANTINE = "settlements_quarantine"
 ITEM_STATS = "item_stats"
+ITEM_MED_TYPES = "item_med_types"  # item_stats split by med_type
 DISCREPANT_ITEMS = "discrepant_items"
 SCENARIO_RESULTS = "scenario_results"
 CLASS_SUMMARY = "class_summary"
@@ -24,6 +25,12 @@ INSURED_DECISIONS = "insured_decisions"  # per insured region and item it could 
 INSURED_SCENARIOS = "insured_scenarios"
 GROUP_HARMONISATION = "group_harmonisation"  # per group, rule, member and item it would add
 GROUP_SUMMARY = "group_summary"
+GROUP_USE = "group_use"  # where each member's insured used each item it would add
+BUDGET_IMPACT = "budget_impact"  # per unit, scheme and year: current vs new world
+BUDGET_SENSITIVITY = "budget_sensitivity"  # tornado: swing of the fund impact per parameter
+BUDGET_FRONTIER = "budget_frontier"  # budget-optimal selection per unit and cap
+OPTIMAL_ITEMS = "optimal_items"
+SCHEME_COMPARISON = "scheme_comparison"  # optimal set at each threshold scheme's spend
 
 # Settlement columns (NHSA field names) that several modules read.
 FEE = "det_item_fee_sumamt"

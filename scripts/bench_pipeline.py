@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,12 +142,14 @@ def monthly_layout(data: Path) -> Path:
 
 
 def pipeline(national: Path, settlements: Path, out: Path, log: Path,
-             run_id: str = "bench") -> dict[str, Any]:
+             run_id: str = "bench", extra: Sequence[str] = ()) -> dict[str, Any]:
+    """The whole pipeline timed; `extra`: more `key=value` conf overrides."""
     cmd = [PY, "-m", "jobs.run_pipeline", "--conf", "conf/local.yaml",
            "--set", f"inputs.national_items.path={national / 'national_items.csv'}",
            "--set", f"inputs.catalogs.path={national / 'catalogs'}",
            "--set", f"inputs.settlements.path={settlements}",
-           "--set", f"output.path={out}", "--set", f"run_id={run_id}"]
+           "--set", f"output.path={out}", "--set", f"run_id={run_id}",
+           *[arg for item in extra for arg in ("--set", item)]]
     result = run_measured(cmd, log)
     output = result.pop("output")
     result["stages_s"] = {m[1]: float(m[2]) for m in STAGE_LINE.finditer(output)}

@@ -138,7 +138,7 @@ def _inputs(data: Path) -> list[str]:
 
 
 # One executor is killed when the driver logs this line (the clean stage has started).
-KILL_EXECUTOR_AT = "stage 3/12 clean_settlements"
+KILL_EXECUTOR_AT = "stage 3/14 clean_settlements"
 
 
 def _executor_pids() -> list[int]:

@@ -48,6 +48,15 @@ def test_set_overrides_parse_yaml_values() -> None:
     ("analysis.region_level=county", "conf key 'analysis.region_level'"),
     ("decision.threshold_on=home", "conf key 'decision.threshold_on': 'home' is not one of"),
     ("decision.thresholds=[5, 5]", "conf key 'decision.thresholds': use distinct"),
+    ("decision.budget.fund_share=1.5", "conf key 'decision.budget.fund_share': a share of fees"),
+    ("decision.budget.horizon_years=6", "conf key 'decision.budget.horizon_years': must be 1 to 5"),
+    ("decision.budget.uptake=ramp", "conf key 'decision.budget.uptake': 'ramp' is not one of"),
+    ("decision.budget.spreads.growth.distribution=gamma",
+     "conf key 'decision.budget.spreads.growth.distribution': 'gamma' is not one of"),
+    ("decision.budget.fund_share_by=[{share: 2, insured: '310000'}]",
+     "conf key 'decision.budget.fund_share_by[0].share': a share of fees must lie in [0, 1]"),
+    ("decision.selection.caps=[]", "conf key 'decision.selection.caps': give at least one cap"),
+    ("decision.selection.caps=[-1.0]", "conf key 'decision.selection.caps': every cap must be > 0"),
 ])
 def test_bad_values_name_the_key(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -17,7 +17,12 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from catalogbridge.decisions.groups import group_harmonisation, group_rules, group_summary
+from catalogbridge.decisions.groups import (
+    group_harmonisation,
+    group_rules,
+    group_summary,
+    group_use,
+)
 from catalogbridge.decisions.insured import insured_decisions, insured_scenarios
 from catalogbridge.decisions.settings import DecisionSettings
 from catalogbridge.settings import SettingError
@@ -29,6 +34,10 @@ from tests.test_analysis import STATS_SCHEMA
 D = Decimal
 A, B, C = "003101000010000", "002501000010000", "003302000010000"
 ZJ, JS, SH = "330000", "320000", "310000"
+THREE_REGION_STATS = [
+    (ZJ, SH, A, 4, D("40.00"), 4), (ZJ, JS, A, 3, D("30.00"), 3),
+    (ZJ, SH, C, 1, D("900.00"), 1), (ZJ, JS, B, 5, D("50.00"), 5),
+    (ZJ, ZJ, A, 7, D("70.00"), 7), (JS, SH, B, 2, D("6.00"), 2), (JS, JS, B, 1, D("3.00"), 1)]
 DECISION_SCHEMA = (
     "insured_admdvs string, national_code string, national_name string, class_l1 string, "
     "class_l2 string, function string, covering_regions long, visits_away long, "
@@ -48,11 +57,7 @@ def three_regions(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
         "catalog_region string, national_code string, covered boolean")
     lookup = spark.createDataFrame([(r, r) for r in (ZJ, JS, SH)],
                                    "region string, catalog_region string")
-    stats = spark.createDataFrame([
-        (ZJ, SH, A, 4, D("40.00"), 4), (ZJ, JS, A, 3, D("30.00"), 3),
-        (ZJ, SH, C, 1, D("900.00"), 1), (ZJ, JS, B, 5, D("50.00"), 5),
-        (ZJ, ZJ, A, 7, D("70.00"), 7), (JS, SH, B, 2, D("6.00"), 2), (JS, JS, B, 1, D("3.00"), 1),
-    ], STATS_SCHEMA)
+    stats = spark.createDataFrame(THREE_REGION_STATS, STATS_SCHEMA)
     national = spark.createDataFrame([(A, "心理咨询"), (B, "血常规"), (C, "颅内手术")],
                                      "national_code string, national_name string")
     discrepant = discrepant_items(stats, coverage=region_coverage(mapping, lookup),
@@ -154,7 +159,8 @@ def group_case(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
         "national_code string, national_name string")
     rules = group_rules(spark, {"G": [ZJ, JS, SH, AH]}, {"G": 2})  # Anhui: no catalog here
     coverage = region_coverage(mapping, lookup)
-    added = group_harmonisation(stats, coverage=coverage, rules=rules, national=national)
+    use = group_use(stats, coverage=coverage, rules=rules)
+    added = group_harmonisation(use, coverage=coverage, rules=rules, national=national)
     regions = coverage.select("region").distinct()
     return added, group_summary(added, rules=rules, regions=regions)
 

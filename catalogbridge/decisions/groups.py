@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType
 
-from catalogbridge.columns import amount
+from catalogbridge.columns import amount, measure
 from catalogbridge.names import INSURED, TREATMENT
 from catalogbridge.transforms.discrepancy import ITEM_COLUMNS, with_item_names
 
@@ -37,54 +37,61 @@ def group_rules(spark: SparkSession, groups: Mapping[str, Sequence[str]],
         rows, "group_name string, rule string, min_members int, member string")
 
 
-def group_harmonisation(stats: DataFrame, *, coverage: DataFrame, rules: DataFrame,
-                        national: DataFrame, class_offset: int = 2) -> DataFrame:
-    """One row per group, rule, member and common item the member does not cover yet."""
-    covered = coverage.where("covered").select(F.col("region").alias("member"), "national_code")
-    members = rules.select(*GROUP_KEY, "member")
+def group_use(stats: DataFrame, *, coverage: DataFrame, rules: DataFrame) -> DataFrame:
+    """Where each member's insured used each common item the member does not cover yet: at
+    home, and away wherever it will be covered (a region covering it now, or a fellow
+    member). One row per group, rule, member (`insured_admdvs`), region and item, with the
+    visits and fees there; items nobody used have no row."""
+    covered, members = _covered(coverage), rules.select(*GROUP_KEY, "member")
+    added = _added(covered, members, coverage)
+    fellows = members.select(*GROUP_KEY, F.col("member").alias(TREATMENT),
+                             F.lit(True).alias("_fellow"))
+    covering_now = covered.select(F.col("member").alias(TREATMENT), "national_code",
+                                  F.lit(True).alias("_now"))
+    rows = (added.join(stats.withColumnRenamed(INSURED, "member"), ["member", "national_code"])
+            .join(fellows, [*GROUP_KEY, TREATMENT], "left")
+            .join(covering_now, [TREATMENT, "national_code"], "left"))
+    home = F.col(TREATMENT) == F.col("member")
+    return (rows.where(home | F.col("_fellow") | F.col("_now"))
+            .select(*GROUP_KEY, F.col("member").alias(INSURED), TREATMENT, "national_code",
+                    "visits", "fee"))
+
+
+def _covered(coverage: DataFrame) -> DataFrame:
+    return coverage.where("covered").select(F.col("region").alias("member"), "national_code")
+
+
+def _added(covered: DataFrame, members: DataFrame, coverage: DataFrame) -> DataFrame:
+    """(group key, member, national_code, covering_members): the common items each member
+    with a catalog in the data does not cover yet."""
     held = members.join(covered, "member")
     common = (held.groupBy(*GROUP_KEY, "national_code")
               .agg(F.count("member").cast(LongType()).alias("covering_members"))
               .where(F.col("covering_members") >= F.col("min_members")))
     known = coverage.select(F.col("region").alias("member")).distinct()
-    added = (common.join(members.join(known, "member", "left_semi"), list(GROUP_KEY))
-             .join(held, [*GROUP_KEY, "member", "national_code"], "left_anti"))
-    return (added.join(_member_use(stats, added, covered, members),
-                       [*GROUP_KEY, "member", "national_code"], "left")
-            .fillna(0, subset=[c for c in USE_COLUMNS if c.startswith("visits")])
-            .fillna(0, subset=[c for c in USE_COLUMNS if c.startswith("fee")])
-            .transform(with_item_names, national=national, class_offset=class_offset)
-            .select(*GROUP_KEY, F.col("member").alias(INSURED), *ITEM_COLUMNS,
-                    "covering_members", *[_typed(c) for c in USE_COLUMNS]))
+    return (common.join(members.join(known, "member", "left_semi"), list(GROUP_KEY))
+            .join(held, [*GROUP_KEY, "member", "national_code"], "left_anti"))
 
 
-def _member_use(stats: DataFrame, added: DataFrame, covered: DataFrame,
-                members: DataFrame) -> DataFrame:
-    """A member's insured's use of each item it adds: at home, and away wherever it will be
-    covered (a region covering it now, or a fellow member)."""
-    use = stats.withColumnRenamed(INSURED, "member")
-    fellows = members.select(*GROUP_KEY, F.col("member").alias(TREATMENT),
-                             F.lit(True).alias("_fellow"))
-    covering_now = covered.select(F.col("member").alias(TREATMENT), "national_code",
-                                  F.lit(True).alias("_now"))
-    rows = (added.select(*GROUP_KEY, "member", "national_code")
-            .join(use, ["member", "national_code"])
-            .join(fellows, [*GROUP_KEY, TREATMENT], "left")
-            .join(covering_now, [TREATMENT, "national_code"], "left"))
-    home = F.col(TREATMENT) == F.col("member")
-    away = ~home & (F.col("_fellow") | F.col("_now"))
-    return (rows.groupBy(*GROUP_KEY, "member", "national_code").agg(
+def group_harmonisation(use: DataFrame, *, coverage: DataFrame, rules: DataFrame,
+                        national: DataFrame, class_offset: int = 2) -> DataFrame:
+    """One row per group, rule, member and common item the member does not cover yet, with
+    the member's use of it (`use`: `group_use`) at home and away."""
+    added = _added(_covered(coverage), rules.select(*GROUP_KEY, "member"),
+                   coverage).withColumnRenamed("member", INSURED)
+    home = F.col(TREATMENT) == F.col(INSURED)
+    totals = use.groupBy(*GROUP_KEY, INSURED, "national_code").agg(
         F.sum(F.when(home, F.col("visits")).otherwise(0)).alias("visits_home"),
         F.sum(F.when(home, F.col("fee")).otherwise(0)).alias("fee_home"),
-        F.sum(F.when(away, F.col("visits")).otherwise(0)).alias("visits_away"),
-        F.sum(F.when(away, F.col("fee")).otherwise(0)).alias("fee_away"))
-        .withColumns({"visits_total": F.col("visits_home") + F.col("visits_away"),
-                      "fee_total": F.col("fee_home") + F.col("fee_away")}))
-
-
-def _typed(column: str) -> F.Column:
-    return (amount(F.col(column)) if column.startswith("fee")
-            else F.col(column).cast(LongType())).alias(column)
+        F.sum(F.when(~home, F.col("visits")).otherwise(0)).alias("visits_away"),
+        F.sum(F.when(~home, F.col("fee")).otherwise(0)).alias("fee_away"),
+    ).withColumns({"visits_total": F.col("visits_home") + F.col("visits_away"),
+                   "fee_total": F.col("fee_home") + F.col("fee_away")})
+    return (added.join(totals, [*GROUP_KEY, INSURED, "national_code"], "left")
+            .fillna(0, subset=list(USE_COLUMNS))
+            .transform(with_item_names, national=national, class_offset=class_offset)
+            .select(*GROUP_KEY, INSURED, *ITEM_COLUMNS, "covering_members",
+                    *[measure(c, F.col(c)) for c in USE_COLUMNS]))
 
 
 def group_summary(harmonisation: DataFrame, *, rules: DataFrame, regions: DataFrame) -> DataFrame:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from catalogbridge.decisions.budget import BudgetSettings
+from catalogbridge.decisions.selection import SelectionSettings
 from catalogbridge.labels import PROVINCE_NAMES
 from catalogbridge.settings import SettingError, check_choice
 
@@ -28,12 +30,16 @@ class DecisionSettings:
     `groups`: name -> member region codes (GB/T 2260, at `analysis.region_level`).
     `majority_members`: the majority rule's "covered by at least k members"; 0 = more
     than half of the group's members.
+    `budget`: the fund-impact model, its sensitivity and Monte Carlo draws;
+    `selection`: budget-optimal selection of items under caps.
     """
 
     threshold_on: str = "away"
     thresholds: list[int] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_GROUPS))
     majority_members: int = 0
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
 
     def __post_init__(self) -> None:
         check_choice("threshold_on", self.threshold_on, tuple(THRESHOLD_MEASURES))

@@ -16,8 +16,22 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from catalogbridge.columns import in_values, lookup
-from catalogbridge.decisions.groups import group_harmonisation, group_rules, group_summary
+from catalogbridge.decisions.groups import (
+    group_harmonisation,
+    group_rules,
+    group_summary,
+    group_use,
+)
+from catalogbridge.decisions.impact import (
+    INSURED_UNIT,
+    PAIR_UNIT,
+    budget_impact,
+    budget_sensitivity,
+    decision_cells,
+    with_unit,
+)
 from catalogbridge.decisions.insured import insured_decisions, insured_scenarios
+from catalogbridge.decisions.selection import optimal_selection, scheme_comparison
 from catalogbridge.decisions.settings import DecisionSettings
 from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.readers import InputError, InputsSettings
@@ -37,23 +51,30 @@ from catalogbridge.matching.catalog import (
 from catalogbridge.matching.review import DecisionError, apply_decisions, read_decisions, review_queue
 from catalogbridge.matching.settings import MatchingSettings
 from catalogbridge.names import (
+    BUDGET_FRONTIER,
+    BUDGET_IMPACT,
+    BUDGET_SENSITIVITY,
     CATALOG_MAPPING,
     CLASS_SUMMARY,
     CLEAN,
     DISCREPANT_ITEMS,
     GROUP_HARMONISATION,
     GROUP_SUMMARY,
+    GROUP_USE,
     INSURED,
     INSURED_DECISIONS,
     INSURED_SCENARIOS,
+    ITEM_MED_TYPES,
     ITEM_STATS,
     MONTH,
     NATIONAL_ITEMS,
+    OPTIMAL_ITEMS,
     PAIR,
     QUARANTINED,
     RECONCILIATION,
     REVIEW_QUEUE,
     SCENARIO_RESULTS,
+    SCHEME_COMPARISON,
     SETTLEMENT_DELIVERIES,
     SETTLEMENT_ROWS,
     SOURCE_FILE,
@@ -68,7 +89,13 @@ from catalogbridge.quality.report import (
     share_changes,
 )
 from catalogbridge.quality.rules import QualitySettings, rule_severities
-from catalogbridge.reporting.summary import charted_pairs, decision_summary, run_summary
+from catalogbridge.reporting.decision_charts import DecisionCharts
+from catalogbridge.reporting.summary import (
+    budget_summary,
+    charted_pairs,
+    decision_summary,
+    run_summary,
+)
 from catalogbridge.transforms.cleaning import (
     TAGGING_VERSION,
     AnalysisSettings,
@@ -95,10 +122,11 @@ from catalogbridge.transforms.incremental import (
 from catalogbridge.transforms.scenarios import (
     ScenarioSettings,
     class_summary,
+    in_scope,
     province_pairs,
     scenario_results,
 )
-from catalogbridge.transforms.statistics import item_stats
+from catalogbridge.transforms.statistics import item_med_type_use, item_stats
 
 log = logging.getLogger("catalogbridge")
 
@@ -236,7 +264,7 @@ def queue_for_review(*, mapping: DataFrame, clean: DataFrame, national: DataFram
 
 
 def count_items(*, clean: DataFrame) -> Outputs:
-    return {ITEM_STATS: item_stats(clean)}
+    return {ITEM_STATS: item_stats(clean), ITEM_MED_TYPES: item_med_type_use(clean)}
 
 
 def _coverage(stats: DataFrame, mapping: DataFrame) -> DataFrame:
@@ -276,24 +304,79 @@ def harmonise_groups(*, stats: DataFrame, mapping: DataFrame, national: DataFram
     majority = {name: decision.majority(len(m)) for name, m in decision.groups.items()}
     rules = group_rules(spark, decision.groups, majority)
     coverage = _coverage(stats, mapping)
-    added = stats.transform(group_harmonisation, coverage=coverage, rules=rules,
-                            national=national, class_offset=classification.class_offset)
+    use = stats.transform(group_use, coverage=coverage, rules=rules)
+    added = use.transform(group_harmonisation, coverage=coverage, rules=rules,
+                          national=national, class_offset=classification.class_offset)
     regions = coverage.select("region").distinct()
-    return {GROUP_HARMONISATION: added,
+    return {GROUP_HARMONISATION: added, GROUP_USE: use,
             GROUP_SUMMARY: added.transform(group_summary, rules=rules, regions=regions)}
+
+
+def estimate_budget(*, discrepant: DataFrame, decisions: DataFrame, pair_schemes: DataFrame,
+                    insured_schemes: DataFrame, group_use: DataFrame, groups: DataFrame,
+                    med_types: DataFrame, spark: SparkSession, scenario: ScenarioSettings,
+                    decision: DecisionSettings) -> Outputs:
+    """Yearly budget impact (current vs new world, fund and patient, Monte Carlo interval)
+    and tornado data for every pair, insured region and region group."""
+    cells = decision_cells(
+        discrepant=discrepant, decisions=decisions, pair_schemes=pair_schemes,
+        insured_schemes=insured_schemes, group_use=group_use, groups=groups,
+        med_types=med_types, spark=spark, scenario=scenario, decision=decision).cache()
+    return {BUDGET_IMPACT: cells.transform(budget_impact, settings=decision.budget),
+            BUDGET_SENSITIVITY: cells.transform(budget_sensitivity, settings=decision.budget)}
+
+
+def select_within_budget(*, discrepant: DataFrame, decisions: DataFrame,
+                         pair_schemes: DataFrame, insured_schemes: DataFrame,
+                         scenario: ScenarioSettings, decision: DecisionSettings) -> Outputs:
+    """The budget-optimal item sets of every insured region and pair under the caps, and
+    each threshold scheme beside the best set costing no more."""
+    units = (
+        (INSURED_UNIT, (INSURED,), in_scope(decisions, scenario.scope).select(
+            INSURED, "national_code", "function", F.col("fee_total").alias("cost"),
+            F.col("visits_total").alias("visits")), insured_schemes),
+        (PAIR_UNIT, PAIR, in_scope(discrepant, scenario.scope).select(
+            *PAIR, "national_code", "function",
+            (F.col("fee_treatment") + F.col("fee_home")).alias("cost"),
+            (F.col("visits_treatment") + F.col("visits_home")).alias("visits")), pair_schemes),
+    )
+    frontiers, chosen, compared = [], [], []
+    for kind, keys, items, schemes in units:
+        items = items.cache()
+        baseline = schemes.where(F.col("scheme") == 1).select(
+            *keys, F.col("added_spend").alias("base_spend"), F.col("visits").alias("base_visits"))
+        frontier, optimal = optimal_selection(items, keys=keys, baseline=baseline,
+                                              settings=decision.selection)
+        comparison = scheme_comparison(schemes, items, keys=keys, settings=decision.selection)
+        frontiers.append(with_unit(frontier, kind))
+        chosen.append(with_unit(optimal, kind))
+        compared.append(with_unit(comparison, kind))
+    tables = {BUDGET_FRONTIER: frontiers[0].unionByName(frontiers[1]),
+              OPTIMAL_ITEMS: chosen[0].unionByName(chosen[1]),
+              SCHEME_COMPARISON: compared[0].unionByName(compared[1])}
+    if not decision.selection.enabled:
+        log.info("decision.selection.enabled is false: the selection tables are left empty")
+        return {name: table.limit(0) for name, table in tables.items()}
+    return tables
 
 
 def summarise_run(*, schemes: DataFrame, clean: DataFrame, quarantine: DataFrame,
                   mapping: DataFrame, queue: DataFrame, discrepant: DataFrame, stats: DataFrame,
-                  insured: DataFrame, groups: DataFrame, run_id: str, table_format: str,
-                  charts: bool) -> Outputs:
-    """The run summary and, when charts are on, the scheme rows of every pair worth a chart."""
+                  insured: DataFrame, groups: DataFrame, impact: DataFrame,
+                  sensitivity: DataFrame, frontier: DataFrame, run_id: str, table_format: str,
+                  charts: bool, decision: DecisionSettings) -> Outputs:
+    """The run summary and, when charts are on, the rows of every chart: Figure 1 of each
+    pair worth one, and each insured region's tornado, frontier and budget fan chart."""
     summary = run_summary(clean=clean, quarantine=quarantine, mapping=mapping, queue=queue,
                           schemes=schemes, discrepant=discrepant, charts=charts)
     summary["decisions"] = decision_summary(stats=stats, insured=insured, groups=groups)
+    summary["decisions"]["budget"] = budget_summary(impact=impact, frontier=frontier,
+                                                    budget=decision.budget)
     chart_rows = schemes.join(charted_pairs(schemes), list(PAIR), "left_semi")
     return {"exports/run_summary.json": {"run_id": run_id, "table_format": table_format, **summary},
-            "exports/charts": chart_rows if charts else None}
+            "exports/charts": chart_rows if charts else None,
+            "exports/decision_charts": DecisionCharts(sensitivity, impact, frontier, insured)
+            if charts else None}
 
 
 def report_quality(*, clean: DataFrame, quarantine: DataFrame, recon: DataFrame,

@@ -1,7 +1,7 @@
 """Runs stages from the stage table: loads their datasets, calls the node, writes the outputs.
 
 All reading and writing of a run happens here, and so does what the user sees: one line
-when a stage starts (`stage 3/12 clean_settlements …`) and one when it ends, with its time
+when a stage starts (`stage 3/14 clean_settlements …`) and one when it ends, with its time
 and the rows written (counted while writing, not by another pass over the data).
 """
 
@@ -30,6 +30,7 @@ from catalogbridge.pipeline.config import PipelineConfig
 from catalogbridge.pipeline.stages import Stage
 from catalogbridge.quality.rules import load_supervision_limits
 from catalogbridge.reporting.charts import write_scheme_charts
+from catalogbridge.reporting.decision_charts import write_decision_charts
 
 log = logging.getLogger("catalogbridge")
 
@@ -105,6 +106,11 @@ class Run:
                 return None
             drawn = write_scheme_charts(value, self.exports / "charts", os.cpu_count() or 1)
             return f"{drawn:,} charts"
+        if ref == "exports/decision_charts":
+            if value is None:
+                return None
+            drawn = write_decision_charts(value, self.exports / "charts", os.cpu_count() or 1)
+            return f"{drawn:,} decision charts"
         if ref.startswith(EXPORTS_PREFIX):
             target = self.exports / ref.removeprefix(EXPORTS_PREFIX)
             if target.suffix == ".json":

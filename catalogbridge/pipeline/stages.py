@@ -12,7 +12,8 @@ Datasets named in `inputs` and `outputs`:
 - `supervision_limits`: the NHSA gender- and age-limited item lists (None when off);
 - `quality_history` (input: the previous run's report; output: this run's, kept);
 - `exports/<file>.json` / `.md`: documents written under `output.exports`;
-- `exports/charts`: scheme rows, one PNG per pair.
+- `exports/charts`: scheme rows, one PNG per pair;
+- `exports/decision_charts`: the decision tables, three PNGs per insured region.
 `exports` lists the tables a stage publishes as Excel-friendly CSV, in the given order.
 `params` are node keywords the run serves: a conf section, `spark`, `run_id`, `table_format`,
 or `charts` (output.charts).
@@ -26,21 +27,29 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
+from catalogbridge.decisions.impact import UNIT_KEY
 from catalogbridge.names import (
+    BUDGET_FRONTIER,
+    BUDGET_IMPACT,
+    BUDGET_SENSITIVITY,
     CATALOG_MAPPING,
     CLASS_SUMMARY,
     DISCREPANT_ITEMS,
     GROUP_HARMONISATION,
     GROUP_SUMMARY,
+    GROUP_USE,
     INSURED,
     INSURED_DECISIONS,
     INSURED_SCENARIOS,
+    ITEM_MED_TYPES,
     ITEM_STATS,
     MONTH,
     NATIONAL_ITEMS,
+    OPTIMAL_ITEMS,
     RECONCILIATION,
     REVIEW_QUEUE,
     SCENARIO_RESULTS,
+    SCHEME_COMPARISON,
     SETTLEMENT_DELIVERIES,
     SETTLEMENT_ROWS,
     SETTLEMENTS_CLEAN,
@@ -108,7 +117,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("review_queue", nodes.queue_for_review,
           {"mapping": CATALOG_MAPPING, "clean": SETTLEMENTS_CLEAN, "national": NATIONAL_ITEMS},
           (REVIEW_QUEUE,), exports=(CsvExport(REVIEW_QUEUE, ("queue_rank",)),)),
-    Stage("item_stats", nodes.count_items, {"clean": SETTLEMENTS_CLEAN}, (ITEM_STATS,)),
+    Stage("item_stats", nodes.count_items, {"clean": SETTLEMENTS_CLEAN},
+          (ITEM_STATS, ITEM_MED_TYPES)),
     Stage("discrepancy", nodes.find_discrepancies,
           {"stats": ITEM_STATS, "mapping": CATALOG_MAPPING, "national": NATIONAL_ITEMS},
           (DISCREPANT_ITEMS,), params=("classification",)),
@@ -122,16 +132,31 @@ STAGES: tuple[Stage, ...] = (
                    CsvExport(INSURED_SCENARIOS, (INSURED, "scheme")))),
     Stage("group_harmonisation", nodes.harmonise_groups,
           {"stats": ITEM_STATS, "mapping": CATALOG_MAPPING, "national": NATIONAL_ITEMS},
-          (GROUP_HARMONISATION, GROUP_SUMMARY), params=("spark", "classification", "decision"),
+          (GROUP_HARMONISATION, GROUP_USE, GROUP_SUMMARY),
+          params=("spark", "classification", "decision"),
           exports=(CsvExport(GROUP_HARMONISATION, ("group_name", "rule", INSURED, "national_code")),
                    CsvExport(GROUP_SUMMARY, ("group_name", "rule", INSURED)))),
+    Stage("budget_impact", nodes.estimate_budget,
+          {"discrepant": DISCREPANT_ITEMS, "decisions": INSURED_DECISIONS,
+           "pair_schemes": SCENARIO_RESULTS, "insured_schemes": INSURED_SCENARIOS,
+           "group_use": GROUP_USE, "groups": GROUP_SUMMARY, "med_types": ITEM_MED_TYPES},
+          (BUDGET_IMPACT, BUDGET_SENSITIVITY), params=("spark", "scenario", "decision"),
+          exports=(CsvExport(BUDGET_IMPACT, (*UNIT_KEY, "year")),
+                   CsvExport(BUDGET_SENSITIVITY, (*UNIT_KEY, "swing_rank")))),
+    Stage("budget_selection", nodes.select_within_budget,
+          {"discrepant": DISCREPANT_ITEMS, "decisions": INSURED_DECISIONS,
+           "pair_schemes": SCENARIO_RESULTS, "insured_schemes": INSURED_SCENARIOS},
+          (BUDGET_FRONTIER, OPTIMAL_ITEMS, SCHEME_COMPARISON), params=("scenario", "decision"),
+          exports=(CsvExport(BUDGET_FRONTIER, (*UNIT_KEY, "cap_index")),
+                   CsvExport(SCHEME_COMPARISON, (*UNIT_KEY, "scheme")))),
     Stage("report", nodes.summarise_run,
           {"schemes": SCENARIO_RESULTS, "clean": SETTLEMENTS_CLEAN,
            "quarantine": SETTLEMENTS_QUARANTINE, "mapping": CATALOG_MAPPING,
            "queue": REVIEW_QUEUE, "discrepant": DISCREPANT_ITEMS, "stats": ITEM_STATS,
-           "insured": INSURED_SCENARIOS, "groups": GROUP_SUMMARY},
-          ("exports/run_summary.json", "exports/charts"),
-          params=("run_id", "table_format", "charts"),
+           "insured": INSURED_SCENARIOS, "groups": GROUP_SUMMARY, "impact": BUDGET_IMPACT,
+           "sensitivity": BUDGET_SENSITIVITY, "frontier": BUDGET_FRONTIER},
+          ("exports/run_summary.json", "exports/charts", "exports/decision_charts"),
+          params=("run_id", "table_format", "charts", "decision"),
           exports=(CsvExport(DISCREPANT_ITEMS, (INSURED, TREATMENT, "visits_treatment",
                                                 "national_code")),
                    CsvExport(SCENARIO_RESULTS, (INSURED, TREATMENT, "scheme")),

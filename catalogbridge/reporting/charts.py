@@ -11,9 +11,10 @@ import functools
 import itertools
 import logging
 import multiprocessing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import matplotlib
 
@@ -33,7 +34,10 @@ log = logging.getLogger(__name__)
 
 _CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei",
               "Microsoft YaHei", "PingFang", "Heiti", "Droid Sans Fallback", "AR PL")
-PROBE_TEXT = "方案人次万元预计新增医保支出累计就诊参保患者在就医不同纳入下与"
+# Characters of every chart (Figure 1 and the decision charts): the font must draw them all.
+PROBE_TEXT = ("方案人次万元预计新增医保支出累计就诊参保患者在就医不同纳入下与"
+              "龙卷风图敏感性基金支付比例诱导需求价格变化年增长率效率平台期前沿最优预算约束阈值"
+              "逐年影响区间第≥−…")
 
 
 def font_characters(path: str) -> set[int]:
@@ -54,7 +58,9 @@ def find_cjk_font() -> str | None:
     """Path of an installed font that draws every character our charts use, or None."""
     candidates = [f for f in font_manager.fontManager.ttflist
                   if any(h.lower() in f.name.lower() for h in _CJK_HINTS)]
-    for entry in sorted(candidates, key=lambda f: ("Sans" not in f.name, f.name)):
+    regular = ("regular", "normal", 400)
+    for entry in sorted(candidates, key=lambda f: ("Sans" not in f.name,
+                                                  f.weight not in regular, f.name)):
         try:
             if not missing_glyphs(PROBE_TEXT, entry.fname):
                 return str(entry.fname)
@@ -120,23 +126,13 @@ def chart_texts(schemes: pd.DataFrame, insured: str, treatment: str) -> Iterable
 ChartJob = tuple[pd.DataFrame, str, str, str | None, str]  # rows, insured, treatment, font, path
 
 
-def render_scheme_chart(job: ChartJob) -> str:
+def render_scheme_chart(job: ChartJob) -> int:
     """Draw one pair's chart and write it as PNG (a top-level function, so workers can run it)."""
     rows, insured, treatment, font_path, path = job
     fig = scheme_chart(rows, insured, treatment, font_path)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return path
-
-
-def render_scheme_charts(jobs: Sequence[ChartJob], workers: int,
-                         pool: ProcessPoolExecutor | None = None) -> int:
-    """Render many charts; matplotlib is single-threaded, so large batches use processes."""
-    if pool is None or workers <= 1 or len(jobs) < 4 * workers:
-        for job in jobs:
-            render_scheme_chart(job)
-        return len(jobs)
-    return sum(1 for _ in pool.map(render_scheme_chart, jobs, chunksize=8))
+    return 1
 
 
 CHART_BATCH = 512  # charts drawn per batch: the driver holds one batch of scheme rows at a time
@@ -155,13 +151,25 @@ def scheme_chart_jobs(schemes: DataFrame, charts_dir: Path, font: str | None) ->
                str(charts_dir / f"schemes_{insured}_{treatment}.png"))
 
 
-def write_scheme_charts(schemes: DataFrame, charts_dir: Path, workers: int) -> int:
-    """Figure 1 for every pair in `schemes`, drawn in batches of `CHART_BATCH`."""
-    charts_dir.mkdir(parents=True, exist_ok=True)
-    jobs = scheme_chart_jobs(schemes, charts_dir, find_cjk_font())
-    drawn = 0
+Job = TypeVar("Job")
+
+
+def render_in_batches(jobs: Iterable[Job], render: Callable[[Job], int], workers: int) -> int:
+    """Render jobs in batches of `CHART_BATCH` (the driver holds one batch of rows);
+    matplotlib is single-threaded, so batches go to processes, except a batch too small to
+    repay starting them. `render` returns the files it wrote."""
+    pending, drawn = iter(jobs), 0
     context = multiprocessing.get_context("spawn")  # never fork a process that holds a JVM link
     with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=context) as pool:
-        while batch := list(itertools.islice(jobs, CHART_BATCH)):
-            drawn += render_scheme_charts(batch, workers, pool)
+        while batch := list(itertools.islice(pending, CHART_BATCH)):
+            inline = workers <= 1 or len(batch) < 4 * workers
+            drawn += sum(map(render, batch) if inline
+                         else pool.map(render, batch, chunksize=8))
     return drawn
+
+
+def write_scheme_charts(schemes: DataFrame, charts_dir: Path, workers: int) -> int:
+    """Figure 1 for every pair in `schemes`."""
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    jobs = scheme_chart_jobs(schemes, charts_dir, find_cjk_font())
+    return render_in_batches(jobs, render_scheme_chart, workers)

@@ -7,6 +7,8 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from catalogbridge.decisions.budget import BudgetSettings
+from catalogbridge.decisions.impact import INSURED_UNIT
 from catalogbridge.names import INSURED, PAIR, TREATMENT
 from catalogbridge.quality.report import clean_by_mapping_source, mapping_by_method, records
 
@@ -55,4 +57,19 @@ def decision_summary(*, stats: DataFrame, insured: DataFrame, groups: DataFrame)
             r[0] for r in regions.join(home, INSURED, "left_anti").collect()),
         "groups": records(totals),
         "group_members_without_data": records(absent),
+    }
+
+
+def budget_summary(*, impact: DataFrame, frontier: DataFrame,
+                   budget: BudgetSettings) -> dict[str, Any]:
+    """The budget model's parameters and what it covered: units per kind, insured regions
+    whose frontier reaches a plateau (bounded by unit kinds and regions)."""
+    units = impact.select("unit", INSURED, TREATMENT, "group_name", "rule").distinct()
+    plateau = frontier.where((F.col("unit") == INSURED_UNIT) & F.col("plateau"))
+    return {
+        "horizon_years": budget.horizon_years, "uptake": budget.uptake,
+        "fund_share": budget.fund_share, "fund_share_rules": len(budget.fund_share_by),
+        "draws": budget.draws, "seed": budget.seed,
+        "units": {r["unit"]: r["count"] for r in units.groupBy("unit").count().collect()},
+        "insured_with_plateau": plateau.select(INSURED).distinct().count(),
     }

@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StructField, StructType
 
-from catalogbridge.columns import amount, lookup, pct
+from catalogbridge.columns import amount, lookup, measure, pct
 from catalogbridge.labels import CLASS_L1_NAMES, CLASS_L2_NAMES, FUNCTION_NAMES
 from catalogbridge.names import INSURED, PAIR, THERAPEUTIC, TREATMENT
 from catalogbridge.settings import SettingError, check_choice
@@ -60,6 +60,13 @@ def in_scope(items: DataFrame, scope: str) -> DataFrame:
     return items if scope == "all" else items.where(F.col("function") == scope)
 
 
+def scheme_table(spark: SparkSession, thresholds: list[int]) -> DataFrame:
+    """(scheme, threshold): scheme n is thresholds[n-1]."""
+    return spark.createDataFrame(
+        [(i + 1, t) for i, t in enumerate(thresholds)],
+        StructType([StructField("scheme", LongType()), StructField("threshold", LongType())]))
+
+
 def threshold_schemes(items: DataFrame, *, keys: Sequence[str], units: DataFrame,
                       spark: SparkSession, thresholds: list[int]) -> DataFrame:
     """Scheme n of every unit (`keys`): the items whose `_measure` reaches thresholds[n-1].
@@ -68,9 +75,7 @@ def threshold_schemes(items: DataFrame, *, keys: Sequence[str], units: DataFrame
     `units` gets every scheme, with zeros when no item qualifies; percentages are against
     scheme 1.
     """
-    schemes = spark.createDataFrame(
-        [(i + 1, t) for i, t in enumerate(thresholds)],
-        StructType([StructField("scheme", LongType()), StructField("threshold", LongType())]))
+    schemes = scheme_table(spark, thresholds)
     items = items.select(*[F.col(c).alias(f"_{c}") for c in keys],
                          "national_code", "_measure", "_visits", "_spend")
     grid = units.select(*keys).distinct().crossJoin(F.broadcast(schemes))
@@ -113,8 +118,7 @@ def class_summary(discrepant: DataFrame) -> DataFrame:
         "visits_total": F.col("visits_treatment") + F.col("visits_home"),
         "fee_total": F.col("fee_treatment") + F.col("fee_home"),
     }
-    sums = [(amount(F.sum(c)) if n.startswith("fee") else F.sum(c).cast(LongType())).alias(n)
-            for n, c in measures.items()]
+    sums = [measure(n, F.sum(c)) for n, c in measures.items()]
     summary = (
         discrepant.withColumn("_g", F.explode(groups))
         .groupBy(*PAIR, "_g.grouping", "_g.group_code")

@@ -25,3 +25,17 @@ def item_stats(clean: DataFrame) -> DataFrame:
             F.count(F.lit(1)).cast(LongType()).alias("lines"),
         )
     )
+
+
+def item_med_type_use(clean: DataFrame) -> DataFrame:
+    """Visits and fees of `item_stats` split by `med_type` (the fund's share depends on it).
+
+    A visit belongs to one med_type (医疗类别 is an attribute of the 就诊 record), so the
+    visits of an item's med_types add up to its visits.
+    """
+    return (
+        clean.where(F.col("national_code").isNotNull())
+        .groupBy(*STATS_KEY, "med_type")
+        .agg(F.countDistinct(VISIT).cast(LongType()).alias("visits"),
+             amount(F.sum(FEE)).alias("fee"))
+    )

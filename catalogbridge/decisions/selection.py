@@ -1,0 +1,314 @@
+"""Budget-optimal selection: per decision unit, the items that cover the most under a cap.
+
+A threshold scheme takes every item used often enough, whatever it costs; a committee with
+a budget wants the set that covers the most visits (or a weighted score) for the money.
+That is a 0/1 knapsack, solved here exactly by dynamic programming rather than by a MIP
+solver: one DP table over capacities 0..max cap answers every cap of a unit at once (the
+frontier of 20 caps costs one pass), it is exact on the rounded costs with no solver
+tolerance or time limit, and it needs no new dependency. Costs are rounded up to a cost
+unit, so a chosen set's true cost never exceeds its cap; the unit grows with the largest
+cap of the unit so the table has at most `max_capacity` columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from catalogbridge.columns import AMOUNT_TYPE, amount, pct
+from catalogbridge.names import THERAPEUTIC
+from catalogbridge.settings import SettingError, check_choice
+
+CAP_KINDS = ("fraction", "yuan")
+CRITERIA = ("visits", "fee_per_visit", "therapeutic")
+MAX_FRACTION = 10.0
+# A tenth of the scheme-1 spend: the step the plateau rule measures slopes in.
+PLATEAU_STEP = 0.1
+FRONTIER_COLUMNS = ("cap_index", "cap", "cost_unit", "item_count", "visits", "spend", "value",
+                    "visits_pct", "spend_pct", "plateau")
+_SOLVED = StructType([
+    StructField("cap_index", LongType()), StructField("cap", DoubleType()),
+    StructField("cost_unit", DoubleType()), StructField("item_count", LongType()),
+    StructField("visits", LongType()), StructField("spend", AMOUNT_TYPE),
+    StructField("value", DoubleType()), StructField("chosen", ArrayType(StringType())),
+])
+
+
+@dataclass(frozen=True)
+class SelectionSettings:
+    """The budget caps and what an item is worth (conf `decision.selection`).
+
+    `caps`: ascending; fractions of the unit's scheme-1 spend (`cap_kind: fraction`) or
+    yuan. `cost_unit`: the yuan costs are rounded up to; a multiple of it when the largest
+    cap would need more than `max_capacity` of them. `weights`: an item's value is the
+    weighted sum of its visits, fee per visit and being therapeutic, each divided by its
+    maximum within the unit (the default: visits alone).
+    `plateau_share`: the plateau is where every further 10 % of spend buys less than this
+    share of the scheme-1 visits.
+    """
+
+    enabled: bool = True
+    caps: list[float] = field(default_factory=lambda: [round(0.05 * i, 2) for i in range(1, 21)])
+    cap_kind: str = "fraction"
+    cost_unit: float = 1.0
+    max_capacity: int = 100_000
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"visits": 1.0, "fee_per_visit": 0.0, "therapeutic": 0.0})
+    plateau_share: float = 0.05
+
+    def __post_init__(self) -> None:
+        check_choice("cap_kind", self.cap_kind, CAP_KINDS)
+        if self.enabled and not self.caps:
+            raise SettingError("caps", "give at least one cap or set enabled: false")
+        if any(c <= 0 for c in self.caps):
+            raise SettingError("caps", f"every cap must be > 0, got {self.caps}")
+        if self.cap_kind == "fraction" and max(self.caps, default=0) > MAX_FRACTION:
+            raise SettingError("caps", f"fractions of the scheme-1 spend go up to {MAX_FRACTION:g}; "
+                                       f"for amounts in yuan set cap_kind: yuan, got {self.caps}")
+        if sorted(set(self.caps)) != self.caps:
+            raise SettingError("caps", f"list distinct caps in ascending order, got {self.caps}")
+        if self.cost_unit <= 0:
+            raise SettingError("cost_unit", f"must be > 0 yuan, got {self.cost_unit}")
+        if self.max_capacity < 100:
+            raise SettingError("max_capacity", f"must be >= 100 cost units, got {self.max_capacity}")
+        for name, weight in self.weights.items():
+            if name not in CRITERIA:
+                raise SettingError(f"weights.{name}", f"unknown criterion; use {', '.join(CRITERIA)}")
+            if weight < 0:
+                raise SettingError(f"weights.{name}", f"must be >= 0, got {weight}")
+        if not any(self.weights.values()):
+            raise SettingError("weights", "give at least one criterion a weight > 0")
+        if not 0 < self.plateau_share <= 1:
+            raise SettingError("plateau_share", f"must be in (0, 1], got {self.plateau_share}")
+
+
+def knapsack(costs: np.ndarray, values: np.ndarray, capacities: Sequence[int]) -> list[np.ndarray]:
+    """The chosen items (a boolean mask) for each capacity: the most value within it.
+
+    One pass over the items, vectorised over capacities 0..max; a bit per (item, capacity)
+    records whether the item was taken, so every capacity is read back from one table.
+    Ties in value (within 1e-9 of the total) go to the cheaper set, then to leaving out
+    later items, so the result depends only on the order of the items.
+    """
+    costs = np.asarray(costs, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    if costs.shape != values.shape or (costs < 0).any() or (values < 0).any() or \
+            any(c < 0 for c in capacities):
+        raise ValueError("costs and values: one per item, costs, values and capacities >= 0")
+    top = max(capacities, default=0)
+    best = np.zeros(top + 1)
+    spent = np.zeros(top + 1, dtype=np.int64)
+    tie = 1e-9 * float(values.sum())
+    taken = np.zeros((len(costs), (top + 8) // 8), dtype=np.uint8)
+    for i, (cost, value) in enumerate(zip(costs, values, strict=True)):
+        if cost > top or value <= 0:  # never fits, or adds nothing
+            continue
+        with_value, with_cost = best[:top + 1 - cost] + value, spent[:top + 1 - cost] + cost
+        old_value, old_cost = best[cost:], spent[cost:]
+        better = (with_value > old_value + tie) | (
+            (with_value >= old_value - tie) & (with_cost < old_cost))
+        taken[i] = np.packbits(np.concatenate([np.zeros(cost, dtype=bool), better]))
+        best[cost:] = np.where(better, with_value, old_value)
+        spent[cost:] = np.where(better, with_cost, old_cost)
+    masks = []
+    for capacity in capacities:
+        chosen, left = np.zeros(len(costs), dtype=bool), int(capacity)
+        for i in range(len(costs) - 1, -1, -1):
+            if taken[i, left >> 3] >> (7 - (left & 7)) & 1:
+                chosen[i] = True
+                left -= int(costs[i])
+        masks.append(chosen)
+    return masks
+
+
+def frontier_plateau(spend_fraction: Sequence[float] | np.ndarray,
+                     visits_fraction: Sequence[float] | np.ndarray, share: float) -> int | None:
+    """The first point past which every step buys less than `share` visits per 10 % of spend.
+
+    A step's slope is Δvisits_fraction / (Δspend_fraction / 0.1); a step that adds visits
+    without adding spend is steep. None when the last step is still steep (or there is none).
+    """
+    d_spend, d_visits = np.diff(spend_fraction), np.diff(visits_fraction)
+    steep = (d_visits > 0) & (d_visits >= share * d_spend / PLATEAU_STEP)
+    last_steep = int(np.flatnonzero(steep)[-1]) + 1 if steep.any() else 0
+    return last_steep if last_steep < len(d_spend) else None
+
+
+def cost_unit(max_cap: float, settings: SelectionSettings) -> float:
+    """The yuan a DP column stands for: the least multiple of `cost_unit` that keeps the
+    largest cap within `max_capacity` columns."""
+    step = settings.cost_unit
+    return step * max(1, math.ceil(max_cap / (step * settings.max_capacity)))
+
+
+def in_units(costs: np.ndarray, caps: Sequence[float], unit: float) -> tuple[np.ndarray, list[int]]:
+    """Costs rounded up and caps down to whole units: a set that fits costs at most its cap.
+
+    A negative cost (net refunds) counts as free, a negative cap as zero.
+    """
+    units = np.ceil(np.maximum(np.asarray(costs, dtype=np.float64), 0.0) / unit).astype(np.int64)
+    return units, [max(math.floor(c / unit), 0) for c in caps]
+
+
+def item_values(items: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
+    """Each item's worth: the weighted criteria, each divided by its maximum in the unit."""
+    visits = items["visits"].to_numpy(dtype=np.float64)
+    cost = items["cost"].to_numpy(dtype=np.float64)
+    criteria = {
+        "visits": visits,
+        "fee_per_visit": np.divide(cost, visits, out=np.zeros_like(cost), where=visits > 0),
+        "therapeutic": (items["function"] == THERAPEUTIC).to_numpy(dtype=np.float64),
+    }
+    total = np.zeros(len(items))
+    for name, weight in weights.items():
+        top = criteria[name].max(initial=0.0)
+        if weight and top > 0:
+            total += weight * criteria[name] / top
+    return total
+
+
+def optimal_selection(items: DataFrame, *, keys: Sequence[str], baseline: DataFrame,
+                      settings: SelectionSettings) -> tuple[DataFrame, DataFrame]:
+    """(budget_frontier, optimal_items): the best set of every unit under every cap.
+
+    `items`: `keys`, national_code, function, cost (yuan), visits; `baseline`: `keys`,
+    base_spend, base_visits (scheme 1 of the unit), which fraction caps, percentages and the
+    plateau refer to. Units of `baseline` without items get zero rows.
+
+    budget_frontier: `keys`, cap_index (1..n in `caps` order), cap (yuan), cost_unit, and
+    the chosen set's item_count, visits, spend, value (rounded to 6 decimals), visits_pct
+    and spend_pct (of the baseline) and plateau (this cap is the unit's plateau point).
+    optimal_items: `keys`, cap_index, national_code of every chosen item. Both read one
+    solved frame: cache the inputs when writing both, or the DP runs twice.
+    """
+    base = baseline.select(*keys, "base_spend", "base_visits")
+    caps = base.select(*keys, "base_spend", F.posexplode(
+        F.array(*[F.lit(float(c)) for c in settings.caps])).alias("_pos", "_cap"))
+    cap = F.col("_cap") * F.col("base_spend").cast(DoubleType()) \
+        if settings.cap_kind == "fraction" else F.col("_cap")
+    solved = _solve(items, caps.select(*keys, (F.col("_pos") + 1).cast(LongType()).alias("cap_index"),
+                                       cap.alias("cap")), keys=keys, settings=settings)
+    measured = solved.join(base, list(keys)).withColumns({
+        "visits_pct": pct(F.col("visits"), F.col("base_visits")),
+        "spend_pct": pct(F.col("spend"), F.col("base_spend"))})
+    fields = [measured.schema[c] for c in (*keys, *FRONTIER_COLUMNS[:-1], "base_spend",
+                                           "base_visits")]
+    frontier = (measured.select(*[f.name for f in fields])
+                .groupBy(*keys)
+                .applyInPandas(_plateau_marker(settings.plateau_share),
+                               StructType([*fields, StructField("plateau", BooleanType())]))
+                .select(*keys, *FRONTIER_COLUMNS))
+    chosen = solved.select(*keys, "cap_index", F.explode("chosen").alias("national_code"))
+    return frontier, chosen
+
+
+def scheme_comparison(schemes: DataFrame, items: DataFrame, *, keys: Sequence[str],
+                      settings: SelectionSettings) -> DataFrame:
+    """Each threshold scheme against the best set costing no more than it.
+
+    `schemes`: `keys`, scheme, threshold, item_count, visits, added_spend (the threshold
+    schemes); `items`: as for `optimal_selection`, the items the schemes chose from. The
+    cap is the scheme's spend. The optimiser uses costs rounded up to the cost unit, so the
+    scheme's own set (which costs exactly the cap) may not fit; the better of the two is
+    reported, so `extra_visits` (optimal minus scheme visits) is never negative.
+    """
+    solved = _solve(items, schemes.select(
+        *keys, F.col("scheme").alias("cap_index"),
+        F.col("added_spend").cast(DoubleType()).alias("cap")), keys=keys, settings=settings)
+    optimal = solved.select(*keys, F.col("cap_index").alias("scheme"),
+                            F.col("item_count").alias("optimal_items"),
+                            F.col("visits").alias("optimal_visits"),
+                            F.col("spend").alias("optimal_spend"))
+    own = F.col("optimal_visits") < F.col("visits")  # rounding kept the scheme's set out
+    return (schemes.join(optimal, [*keys, "scheme"])
+            .select(*keys, "scheme", "threshold", F.col("item_count").alias("scheme_items"),
+                    F.col("visits").alias("scheme_visits"),
+                    amount(F.col("added_spend")).alias("scheme_spend"),
+                    F.when(own, F.col("item_count")).otherwise(F.col("optimal_items"))
+                    .alias("optimal_items"),
+                    F.when(own, F.col("visits")).otherwise(F.col("optimal_visits"))
+                    .alias("optimal_visits"),
+                    F.when(own, amount(F.col("added_spend"))).otherwise(F.col("optimal_spend"))
+                    .alias("optimal_spend"))
+            .withColumn("extra_visits", F.col("optimal_visits") - F.col("scheme_visits")))
+
+
+def _solve(items: DataFrame, caps: DataFrame, *, keys: Sequence[str],
+           settings: SelectionSettings) -> DataFrame:
+    """Per unit and cap (`caps`: `keys`, cap_index, cap in yuan): the chosen set and its sums.
+
+    Items and caps are cogrouped by unit, so each unit's items reach one Python call with
+    all its caps; a unit with caps but no items gets empty sets.
+    """
+    unit_items = items.select(*keys, "national_code", "function",
+                              amount(F.col("cost")).alias("cost"),
+                              F.col("visits").cast(LongType()).alias("visits"))
+    schema = StructType([*[caps.schema[k] for k in keys], *_SOLVED.fields])
+    return (unit_items.groupBy(*keys).cogroup(caps.groupBy(*keys))
+            .applyInPandas(_unit_solver(keys, settings), schema))
+
+
+def _unit_solver(keys: Sequence[str], settings: SelectionSettings
+                 ) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+    """The cogroup function: one knapsack table per unit answers all its caps."""
+
+    def solve(items: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
+        items = items.sort_values("national_code", kind="stable").reset_index(drop=True)
+        caps = caps.sort_values("cap_index").reset_index(drop=True)
+        unit = cost_unit(np.max(caps["cap"].to_numpy(), initial=0.0), settings)
+        costs, capacities = in_units(items["cost"].to_numpy(dtype=np.float64), caps["cap"].tolist(),
+                                     unit)
+        values = item_values(items, settings.weights)
+        # Rounding up can keep the whole set out of a cap it fits exactly; values are >= 0,
+        # so a cap the whole set fits takes it all.
+        total = float(items["cost"].sum())
+        masks = [np.ones(len(items), dtype=bool) if total <= cap else mask
+                 for mask, cap in zip(knapsack(costs, values, capacities), caps["cap"],
+                                      strict=True)]
+        sums: dict[str, Any] = {
+            "cost_unit": float(unit),
+            "item_count": [int(m.sum()) for m in masks],
+            "visits": [int(items["visits"][m].sum()) for m in masks],
+            "spend": [sum(items["cost"][m], Decimal(0)) for m in masks],
+            "value": [round(float(values[m].sum()), 6) for m in masks],
+            "chosen": [items["national_code"][m].tolist() for m in masks],
+        }
+        return caps[[*keys, "cap_index", "cap"]].assign(**sums)
+
+    return solve
+
+
+def _plateau_marker(share: float) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The grouped function marking the plateau cap of one unit's frontier."""
+
+    def mark(frontier: pd.DataFrame) -> pd.DataFrame:
+        frontier = frontier.sort_values("cap_index").reset_index(drop=True)
+        base_spend = float(frontier["base_spend"].iloc[0])
+        base_visits = float(frontier["base_visits"].iloc[0])
+        plateau = np.zeros(len(frontier), dtype=bool)
+        if base_spend > 0 and base_visits > 0:
+            at = frontier_plateau(frontier["spend"].to_numpy(dtype=np.float64) / base_spend,
+                                  frontier["visits"].to_numpy(dtype=np.float64) / base_visits,
+                                  share)
+            if at is not None:
+                plateau[at] = True
+        return frontier.assign(plateau=plateau)
+
+    return mark
