@@ -242,7 +242,10 @@ def test_exports_and_charts(two_provinces: Case):
                             "310000,330000,2,2,0,0,0.0,0.00,100.0",
                             "310000,330000,3,3,0,0,0.0,0.00,100.0"], "sorted by pair and scheme"
     charts = sorted(p.name for p in (exports / "charts").glob("*.png"))
-    assert charts == ["schemes_310000_330000.png", "schemes_330000_310000.png"]
+    assert charts == [f"{kind}_{region}.png" for kind in ("budget", "frontier")
+                      for region in ("310000", "330000")] + [
+        "schemes_310000_330000.png", "schemes_330000_310000.png",
+        "tornado_310000.png", "tornado_330000.png"]
     summary = json.loads((exports / "run_summary.json").read_text(encoding="utf-8"))
     assert summary["totals"] == {"settlement_rows_clean": 17, "settlement_rows_quarantined": 5,
                                  "catalog_items": 11, "review_queue_items": 1, "pairs": 2,

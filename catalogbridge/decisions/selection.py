@@ -196,7 +196,7 @@ def optimal_selection(items: DataFrame, *, keys: Sequence[str], baseline: DataFr
     the chosen set's item_count, visits, spend, value (rounded to 6 decimals), visits_pct
     and spend_pct (of the baseline) and plateau (this cap is the unit's plateau point).
     optimal_items: `keys`, cap_index, national_code of every chosen item. Both read one
-    solved frame: cache the inputs when writing both, or the DP runs twice.
+    solved frame, cached (the runner clears the cache after the stage).
     """
     base = baseline.select(*keys, "base_spend", "base_visits")
     caps = base.select(*keys, "base_spend", F.posexplode(
@@ -204,7 +204,7 @@ def optimal_selection(items: DataFrame, *, keys: Sequence[str], baseline: DataFr
     cap = F.col("_cap") * F.col("base_spend").cast(DoubleType()) \
         if settings.cap_kind == "fraction" else F.col("_cap")
     solved = _solve(items, caps.select(*keys, (F.col("_pos") + 1).cast(LongType()).alias("cap_index"),
-                                       cap.alias("cap")), keys=keys, settings=settings)
+                                       cap.alias("cap")), keys=keys, settings=settings).cache()
     measured = solved.join(base, list(keys)).withColumns({
         "visits_pct": pct(F.col("visits"), F.col("base_visits")),
         "spend_pct": pct(F.col("spend"), F.col("base_spend"))})

@@ -289,7 +289,7 @@ def simulate_schemes(*, discrepant: DataFrame, stats: DataFrame, spark: SparkSes
 def decide_per_insured(*, discrepant: DataFrame, stats: DataFrame, spark: SparkSession,
                        scenario: ScenarioSettings, decision: DecisionSettings) -> Outputs:
     """Each insured region's decision view (home use once) and its threshold schemes."""
-    decisions = discrepant.transform(insured_decisions)
+    decisions = discrepant.transform(insured_decisions).cache()  # both outputs read it
     insured = province_pairs(stats).select(INSURED).distinct()
     schemes = decisions.transform(
         insured_scenarios, insured=insured, spark=spark, scope=scenario.scope,
@@ -303,10 +303,11 @@ def harmonise_groups(*, stats: DataFrame, mapping: DataFrame, national: DataFram
     """What each member of each region group adds under a common catalog, and the totals."""
     majority = {name: decision.majority(len(m)) for name, m in decision.groups.items()}
     rules = group_rules(spark, decision.groups, majority)
-    coverage = _coverage(stats, mapping)
-    use = stats.transform(group_use, coverage=coverage, rules=rules)
+    # Each is read by more than one output: computed once for the stage.
+    coverage = _coverage(stats, mapping).cache()
+    use = stats.transform(group_use, coverage=coverage, rules=rules).cache()
     added = use.transform(group_harmonisation, coverage=coverage, rules=rules,
-                          national=national, class_offset=classification.class_offset)
+                          national=national, class_offset=classification.class_offset).cache()
     regions = coverage.select("region").distinct()
     return {GROUP_HARMONISATION: added, GROUP_USE: use,
             GROUP_SUMMARY: added.transform(group_summary, rules=rules, regions=regions)}

@@ -194,10 +194,10 @@ def fan_chart(impact: pd.DataFrame, insured: str, font_path: str | None) -> Figu
     years, base = impact["year"].astype(int).tolist(), _wan(impact["fund_impact"])
     fig, ax = plt.subplots(figsize=(9, 5))
     if _has_draws(impact) and len(years) == 1:  # one year: the interval as a whisker
-        low, high = _wan(impact["psa_low"]), _wan(impact["psa_high"])
-        ax.errorbar(years, _wan(impact["psa_median"]), yerr=[_wan(impact["psa_median"]) - low,
-                                                             high - _wan(impact["psa_median"])],
-                    color="#4C72B0", alpha=0.6, capsize=12, linewidth=6, label=text["band"])
+        low, high = _wan(impact["psa_low"]).to_numpy(), _wan(impact["psa_high"]).to_numpy()
+        median = _wan(impact["psa_median"]).to_numpy()
+        ax.errorbar(years, median, yerr=[median - low, high - median], color="#4C72B0",
+                    alpha=0.6, capsize=12, linewidth=6, label=text["band"])
     elif _has_draws(impact):
         ax.fill_between(years, _wan(impact["psa_low"]), _wan(impact["psa_high"]), color="#4C72B0",
                         alpha=0.2, linewidth=0, label=text["band"])
