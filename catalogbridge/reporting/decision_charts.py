@@ -35,7 +35,7 @@ WAN = 10_000  # charts show money in 万元
 _ZH = {
     "fund_share": "基金支付比例", "induced_demand": "诱导需求(新增利用)",
     "price_change": "价格变化", "growth": "年增长率",
-    "parameter": "{name}\n({low}…{high})", "minus": "−",
+    "parameter": "{name}\n({low}…{high})", "minus": "−", "points": "个百分点",
     "tornado_title": "{region}:方案1新增医保支出的敏感性(龙卷风图)",
     "tornado_axis": "方案1新增医保支出(万元,预测期合计)",
     "low": "参数取低值", "high": "参数取高值", "base": "基准 {value:,.2f} 万元",
@@ -49,7 +49,7 @@ _ZH = {
 _EN = {
     "fund_share": "Fund share", "induced_demand": "Induced demand",
     "price_change": "Price change", "growth": "Annual growth",
-    "parameter": "{name}\n({low}...{high})", "minus": "-",
+    "parameter": "{name}\n({low}...{high})", "minus": "-", "points": " pts",
     "tornado_title": "{region}: sensitivity of scheme 1 added fund spend (tornado)",
     "tornado_axis": "Scheme 1 added fund spend over the horizon (10k yuan)",
     "low": "Parameter low", "high": "Parameter high", "base": "Base {value:,.2f} (10k yuan)",
@@ -87,14 +87,19 @@ def _grouped(axis: Axis, money: bool = True) -> None:
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def _offset(value: float, text: dict[str, str]) -> str:
-    """An offset from the base value as a signed percentage: -0.2 -> −20%."""
-    return f"{value * 100:+g}%".replace("-", text["minus"])
+def _offset(value: float, text: dict[str, str], unit: str) -> str:
+    """An offset from the base value, signed: -0.2 -> −20% (a change), or −20 percentage
+    points (the fund share, itself a share)."""
+    return f"{value * 100:+g}{unit}".replace("-", text["minus"])
 
 
 def _parameter_labels(rows: pd.DataFrame, text: dict[str, str]) -> list[str]:
-    return [text["parameter"].format(name=text.get(p, p), low=_offset(lo, text), high=_offset(hi, text))
-            for p, lo, hi in zip(rows["parameter"], rows["low_offset"], rows["high_offset"], strict=True)]
+    labels = []
+    for p, lo, hi in zip(rows["parameter"], rows["low_offset"], rows["high_offset"], strict=True):
+        unit = text["points"] if p == "fund_share" else "%"
+        labels.append(text["parameter"].format(name=text.get(p, p), low=_offset(lo, text, unit),
+                                               high=_offset(hi, text, unit)))
+    return labels
 
 
 def _ranked(rows: pd.DataFrame) -> pd.DataFrame:
@@ -150,15 +155,16 @@ def frontier_chart(frontier: pd.DataFrame, schemes: pd.DataFrame, insured: str,
     schemes = schemes.sort_values("scheme")
     scheme_spend, scheme_visits = _wan(schemes["added_spend"]), schemes["visits"].astype(float)
     ax.scatter(scheme_spend, scheme_visits, color="#C44E52", marker="D", zorder=3, label=text["schemes"])
-    for i, (label, x, v) in enumerate(zip(_scheme_labels(schemes, text), scheme_spend, scheme_visits,
-                                          strict=True)):
-        # Below and to the right, away from the frontier above; alternate rows when crowded.
-        ax.annotate(label, (x, v), textcoords="offset points", xytext=(6, -12 - 11 * (i % 2)),
+    for label, x, v in zip(_scheme_labels(schemes, text), scheme_spend, scheme_visits,
+                           strict=True):
+        # To the right of the point: schemes lie below the frontier and apart in spend.
+        ax.annotate(label, (x, v), textcoords="offset points", xytext=(7, 0), va="center",
                     fontsize=8, fontproperties=props, color="#C44E52")
     plateau = frontier[frontier["plateau"].eq(True)]  # null is no plateau
     if not plateau.empty:
         point = (float(_wan(plateau["spend"]).iloc[0]), float(plateau["visits"].iloc[0]))
-        ax.annotate(text["plateau"], point, textcoords="offset points", xytext=(-40, 20), ha="right",
+        # Below and to the right: the frontier rises left of the plateau and is flat after it.
+        ax.annotate(text["plateau"], point, textcoords="offset points", xytext=(30, -45), ha="left",
                     fontproperties=props, fontsize=10, color="#55A868",
                     arrowprops={"arrowstyle": "->", "color": "#55A868"})
         ax.plot(*point, marker="o", markersize=10, markerfacecolor="none", color="#55A868")
