@@ -93,11 +93,14 @@ def test_rounding_up_keeps_the_true_cost_within_the_cap(seed: int) -> None:
 
 
 def test_the_cost_unit_bounds_the_table() -> None:
-    settings = SelectionSettings(cost_unit=0.5, max_capacity=1000)
-    assert cost_unit(0.0, settings) == 0.5
-    assert cost_unit(400.0, settings) == 0.5         # 800 columns
-    assert cost_unit(500.0, settings) == 0.5         # 1000 columns
-    assert cost_unit(2600.0, settings) == 3.0        # 2.6 yuan a column, up to 6 half yuan
+    settings = SelectionSettings(cost_unit=0.5, max_capacity=1000, columns_per_item=100)
+    assert cost_unit(0.0, 20, settings) == 0.5
+    assert cost_unit(400.0, 20, settings) == 0.5     # 800 columns
+    assert cost_unit(500.0, 20, settings) == 0.5     # 1000 columns
+    assert cost_unit(2600.0, 20, settings) == 3.0    # 2.6 yuan a column, up to 6 half yuan
+    # 3 items: 300 columns at most (rounding < 3 units = 1 % of the cap)
+    assert cost_unit(400.0, 3, settings) == 1.5      # 1.33 yuan a column, up to 3 half yuan
+    assert cost_unit(400.0, 0, settings) == 4.0      # never fewer than 100 columns
     assert in_units(np.array([2500.0]), [2500.0], 3.0) == (np.array([834]), [833])
 
 
@@ -220,6 +223,7 @@ def test_schemes_against_the_best_set_for_their_spend(spark: SparkSession,
     ({"cap_kind": "percent"}, "cap_kind: 'percent' is not one of fraction, yuan"),
     ({"cost_unit": 0.0}, "cost_unit: must be > 0 yuan, got 0.0"),
     ({"max_capacity": 99}, "max_capacity: must be >= 100 cost units, got 99"),
+    ({"columns_per_item": 0}, "columns_per_item: must be >= 1, got 0"),
     ({"weights": {"visit": 1.0}}, "weights.visit: unknown criterion; use visits, fee_per_visit"),
     ({"weights": {"visits": -1.0}}, "weights.visits: must be >= 0, got -1.0"),
     ({"weights": {"visits": 0.0}}, "weights: give at least one criterion a weight > 0"),

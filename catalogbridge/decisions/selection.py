@@ -39,6 +39,7 @@ from catalogbridge.settings import SettingError, check_choice
 CAP_KINDS = ("fraction", "yuan")
 CRITERIA = ("visits", "fee_per_visit", "therapeutic")
 MAX_FRACTION = 10.0
+MIN_COLUMNS = 100  # the smallest knapsack table
 # A tenth of the scheme-1 spend: the step the plateau rule measures slopes in.
 PLATEAU_STEP = 0.1
 FRONTIER_COLUMNS = ("cap_index", "cap", "cost_unit", "item_count", "visits", "spend", "value",
@@ -69,6 +70,7 @@ class SelectionSettings:
     cap_kind: str = "fraction"
     cost_unit: float = 1.0
     max_capacity: int = 100_000
+    columns_per_item: int = 1000
     weights: dict[str, float] = field(
         default_factory=lambda: {"visits": 1.0, "fee_per_visit": 0.0, "therapeutic": 0.0})
     plateau_share: float = 0.05
@@ -86,8 +88,11 @@ class SelectionSettings:
             raise SettingError("caps", f"list distinct caps in ascending order, got {self.caps}")
         if self.cost_unit <= 0:
             raise SettingError("cost_unit", f"must be > 0 yuan, got {self.cost_unit}")
-        if self.max_capacity < 100:
-            raise SettingError("max_capacity", f"must be >= 100 cost units, got {self.max_capacity}")
+        if self.max_capacity < MIN_COLUMNS:
+            raise SettingError("max_capacity", f"must be >= {MIN_COLUMNS} cost units, got "
+                                               f"{self.max_capacity}")
+        if self.columns_per_item < 1:
+            raise SettingError("columns_per_item", f"must be >= 1, got {self.columns_per_item}")
         for name, weight in self.weights.items():
             if name not in CRITERIA:
                 raise SettingError(f"weights.{name}", f"unknown criterion; use {', '.join(CRITERIA)}")
@@ -151,11 +156,16 @@ def frontier_plateau(spend_fraction: Sequence[float] | np.ndarray,
     return last_steep if last_steep < len(d_spend) else None
 
 
-def cost_unit(max_cap: float, settings: SelectionSettings) -> float:
+def cost_unit(max_cap: float, items: int, settings: SelectionSettings) -> float:
     """The yuan a DP column stands for: the least multiple of `cost_unit` that keeps the
-    largest cap within `max_capacity` columns."""
+    largest cap within `columns_per_item` columns per item and `max_capacity` in all.
+
+    Rounding adds less than a unit to each item, so with n items the chosen set's rounded
+    cost exceeds its true cost by less than n units = 1 / `columns_per_item` of the largest
+    cap: a unit with few items needs a small table, not the largest one."""
     step = settings.cost_unit
-    return step * max(1, math.ceil(max_cap / (step * settings.max_capacity)))
+    columns = min(settings.max_capacity, max(MIN_COLUMNS, settings.columns_per_item * items))
+    return step * max(1, math.ceil(max_cap / (step * columns)))
 
 
 def in_units(costs: np.ndarray, caps: Sequence[float], unit: float) -> tuple[np.ndarray, list[int]]:
@@ -272,7 +282,7 @@ def _unit_solver(keys: Sequence[str], settings: SelectionSettings
     def solve(items: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
         items = items.sort_values("national_code", kind="stable").reset_index(drop=True)
         caps = caps.sort_values("cap_index").reset_index(drop=True)
-        unit = cost_unit(np.max(caps["cap"].to_numpy(), initial=0.0), settings)
+        unit = cost_unit(np.max(caps["cap"].to_numpy(), initial=0.0), len(items), settings)
         costs, capacities = in_units(items["cost"].to_numpy(dtype=np.float64), caps["cap"].tolist(),
                                      unit)
         values = item_values(items, settings.weights)
