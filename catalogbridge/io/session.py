@@ -24,6 +24,11 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.adaptive.skewJoin.enabled": "true",
+    # Nodes cache small tables (decision views, coverage) that several outputs read; without
+    # this a cached table keeps every shuffle partition (400 on a cluster) and each later
+    # read runs that many tiny tasks (20,000 rows at 400 partitions: insured_decisions
+    # 41.8 s -> 4.6 s, group_harmonisation 144.9 s -> 19.6 s).
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.session.timeZone": "Asia/Shanghai",
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
