@@ -22,6 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import PY, ROOT, STAGE_LINE, generate, machine, pipeline, run_measured
 
+LEVELS = ("province", "city")
 DECISION_STAGES = ("insured_decisions", "group_harmonisation", "budget_impact",
                    "budget_selection")
 
@@ -59,15 +60,17 @@ def report(results: dict[str, Any]) -> str:
              f"({results['machine']['cpu']}, {results['machine']['cores']} cores)", "",
              "| run | regions / pairs | decision stages | other stages + commit | ratio |",
              "|---|---|---:|---:|---:|"]
-    for name in ("province", "city"):
+    for name in (level for level in LEVELS if level in results):
         run = results[name]
         lines.append(f"| {name} level | {run['regions']['insured_regions']} / "
                      f"{run['regions']['pairs']} | {run['share']['decision_s']} s | "
                      f"{run['share']['rest_s']} s | {run['share']['ratio']:.1%} |")
-    lines += ["", "| stage (province level) | seconds |", "|---|---:|"]
-    lines += [f"| {s} | {v} |" for s, v in results["province"]["share"]["per_stage_s"].items()]
-    lines += ["", "| budget_impact alone, draws | seconds |", "|---|---:|"]
-    lines += [f"| {d} | {s} |" for d, s in results["draws"].items()]
+    for name in (level for level in LEVELS if level in results):
+        lines += ["", f"| stage ({name} level) | seconds |", "|---|---:|"]
+        lines += [f"| {s} | {v} |" for s, v in results[name]["share"]["per_stage_s"].items()]
+    if "draws" in results:
+        lines += ["", "| budget_impact alone, draws | seconds |", "|---|---:|"]
+        lines += [f"| {d} | {s} |" for d, s in results["draws"].items()]
     return "\n".join(lines)
 
 
@@ -77,12 +80,14 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--out", type=Path, default=ROOT / "output" / "bench_decisions")
     parser.add_argument("--draws", type=int, nargs="+", default=[0, 100, 1000])
+    parser.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS),
+                        help="region levels to run (city level takes about twice as long)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     generate(args.data_dir, args.rows)
     settlements = args.data_dir / "settlements"
     results: dict[str, Any] = {"rows": args.rows, "machine": machine()}
-    for level in ("province", "city"):
+    for level in args.levels:
         out = args.out / level
         run = pipeline(args.data_dir, settlements, out, args.out / f"{level}.log",
                        run_id=f"bench_{level}", extra=[f"analysis.region_level={level}"])

@@ -26,11 +26,9 @@ from catalogbridge.decisions.groups import (
 from catalogbridge.decisions.settings import DecisionSettings
 from catalogbridge.names import INSURED, TREATMENT
 from catalogbridge.pipeline.nodes import decide_per_insured, estimate_budget, simulate_schemes
-from catalogbridge.transforms.discrepancy import discrepant_items, region_coverage
 from catalogbridge.transforms.scenarios import ScenarioSettings
 from tests.conftest import Case
-from tests.test_analysis import STATS_SCHEMA
-from tests.test_decisions import JS, SH, THREE_REGION_STATS, ZJ, A, B, C
+from tests.test_decisions import JS, SH, THREE_REGION_STATS, ZJ, C, three_region_case
 
 D = Decimal
 STATS = THREE_REGION_STATS
@@ -41,21 +39,11 @@ ROW = ("unit string, insured_admdvs string, treatment_admdvs string, group_name 
 
 @pytest.fixture(scope="module")
 def outputs(spark: SparkSession) -> dict[str, DataFrame]:
-    mapping = spark.createDataFrame(
-        [(SH, A, True), (SH, B, True), (SH, C, True), (JS, A, True), (JS, C, True),
-         (ZJ, A, False), (ZJ, B, True)],
-        "catalog_region string, national_code string, covered boolean")
-    lookup = spark.createDataFrame([(r, r) for r in (ZJ, JS, SH)],
-                                   "region string, catalog_region string")
-    coverage = region_coverage(mapping, lookup)
-    stats = spark.createDataFrame(STATS, STATS_SCHEMA)
+    stats, coverage, national, discrepant = three_region_case(spark)
     med_types = spark.createDataFrame(
         [(p, t, i, "21" if i == C else "11", v, f) for p, t, i, v, f, _ in STATS],
         "insured_admdvs string, treatment_admdvs string, national_code string, "
         "med_type string, visits long, fee decimal(22,2)")
-    national = spark.createDataFrame([(A, "心理咨询"), (B, "血常规"), (C, "颅内手术")],
-                                     "national_code string, national_name string")
-    discrepant = discrepant_items(stats, coverage=coverage, national=national)
     scenario = ScenarioSettings(thresholds=[0, 2], scope="all")
     decision = DecisionSettings(groups={"G": [ZJ, JS]}, budget=BudgetSettings(
         fund_share=0.9, fund_share_by=[FundShare(0.7, insured=ZJ, med_type="21")], draws=0))

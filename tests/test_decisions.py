@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
 from chispa import assert_df_equality
@@ -48,21 +49,34 @@ SCHEME_SCHEMA = (
     "visits_retention_pct double, added_spend decimal(22,2), spend_decline_pct double")
 
 
-@pytest.fixture(scope="module")
-def three_regions(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
-    """(item_stats, discrepant_items) of the case."""
+class ThreeRegions(NamedTuple):
+    stats: DataFrame
+    coverage: DataFrame
+    national: DataFrame
+    discrepant: DataFrame
+
+
+def three_region_case(spark: SparkSession) -> ThreeRegions:
+    """Shanghai covers A, B and C, Jiangsu A and C, Zhejiang B (A mapped as not covered)."""
     mapping = spark.createDataFrame(
         [(SH, A, True), (SH, B, True), (SH, C, True), (JS, A, True), (JS, C, True),
          (ZJ, A, False), (ZJ, B, True)],
         "catalog_region string, national_code string, covered boolean")
     lookup = spark.createDataFrame([(r, r) for r in (ZJ, JS, SH)],
                                    "region string, catalog_region string")
+    coverage = region_coverage(mapping, lookup)
     stats = spark.createDataFrame(THREE_REGION_STATS, STATS_SCHEMA)
     national = spark.createDataFrame([(A, "心理咨询"), (B, "血常规"), (C, "颅内手术")],
                                      "national_code string, national_name string")
-    discrepant = discrepant_items(stats, coverage=region_coverage(mapping, lookup),
-                                  national=national)
-    return stats, discrepant
+    return ThreeRegions(stats, coverage, national,
+                        discrepant_items(stats, coverage=coverage, national=national))
+
+
+@pytest.fixture(scope="module")
+def three_regions(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
+    """(item_stats, discrepant_items) of the case."""
+    case = three_region_case(spark)
+    return case.stats, case.discrepant
 
 
 def test_each_item_once_per_insured_region_with_home_use_once(

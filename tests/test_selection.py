@@ -19,12 +19,11 @@ from pyspark.sql import DataFrame, SparkSession
 
 from catalogbridge.decisions.selection import (
     SelectionSettings,
+    budget_selection,
     cost_unit,
     frontier_plateau,
     in_units,
     knapsack,
-    optimal_selection,
-    scheme_comparison,
 )
 from catalogbridge.settings import SettingError
 
@@ -131,11 +130,16 @@ def items(spark: SparkSession) -> DataFrame:
     ], ITEM_SCHEMA)
 
 
+SCHEME_SCHEMA = ("insured_admdvs string, scheme long, threshold long, item_count long, "
+                 "visits long, added_spend decimal(22,2)")
+
+
 @pytest.fixture(scope="module")
 def baseline(spark: SparkSession) -> DataFrame:
+    """Scheme 1 of each unit: every item (Shanghai has none)."""
     return spark.createDataFrame(
-        [(ZJ, D("510.00"), 25), (JS, D("100.90"), 13), (SH, D("0.00"), 0)],
-        "insured_admdvs string, base_spend decimal(22,2), base_visits long")
+        [(ZJ, 1, 0, 4, 25, D("510.00")), (JS, 1, 0, 3, 13, D("100.90")),
+         (SH, 1, 0, 0, 0, D("0.00"))], SCHEME_SCHEMA)
 
 
 def test_frontier_per_unit_and_cap(spark: SparkSession, items: DataFrame,
@@ -148,7 +152,7 @@ def test_frontier_per_unit_and_cap(spark: SparkSession, items: DataFrame,
     100.90 does not buy all three (103 yuan rounded up) but E and F (F before G on a tie):
     still 30 % of the visits for 30 % of the spend, no plateau. Shanghai: zeros."""
     settings = SelectionSettings(caps=[0.25, 0.5, 1.0])
-    frontier, chosen = optimal_selection(items, keys=KEYS, baseline=baseline, settings=settings)
+    frontier, chosen, _ = budget_selection(items, schemes=baseline, keys=KEYS, settings=settings)
     expected = spark.createDataFrame([
         (ZJ, 1, 127.5, 1.0, 2, 13, D("110.00"), 1.3, 52.0, 21.57, False),
         (ZJ, 2, 255.0, 1.0, 3, 23, D("210.00"), 2.3, 92.0, 41.18, True),
@@ -168,16 +172,17 @@ def test_frontier_per_unit_and_cap(spark: SparkSession, items: DataFrame,
 
 def test_yuan_caps_and_a_coarser_cost_unit(spark: SparkSession, items: DataFrame,
                                            baseline: DataFrame) -> None:
-    """Caps of 150 and 250 yuan with at most 100 columns: 3 yuan a column (A 102, B 60, C 51).
+    """Caps of 150 and 250 yuan with at most 100 columns. The table also answers scheme 1's
+    spend (510 yuan, the unit's largest cap): 6 yuan a column (A 102, B 60, C 54).
 
-    At 150 yuan A + C (16 visits, exactly 150) no longer fits (153 rounded): B + C it is."""
+    At 150 yuan A + C (16 visits, exactly 150) no longer fits (156 rounded): B + C it is."""
     settings = SelectionSettings(caps=[150.0, 250.0], cap_kind="yuan", max_capacity=100)
-    frontier, _ = optimal_selection(items.where(f"insured_admdvs = '{ZJ}'"), keys=KEYS,
-                                    baseline=baseline.where(f"insured_admdvs = '{ZJ}'"),
-                                    settings=settings)
+    frontier, _, _ = budget_selection(items.where(f"insured_admdvs = '{ZJ}'"), keys=KEYS,
+                                      schemes=baseline.where(f"insured_admdvs = '{ZJ}'"),
+                                      settings=settings)
     expected = spark.createDataFrame([
-        (ZJ, 1, 150.0, 3.0, 2, 13, D("110.00"), 1.3, 52.0, 21.57, False),
-        (ZJ, 2, 250.0, 3.0, 3, 23, D("210.00"), 2.3, 92.0, 41.18, False),
+        (ZJ, 1, 150.0, 6.0, 2, 13, D("110.00"), 1.3, 52.0, 21.57, False),
+        (ZJ, 2, 250.0, 6.0, 3, 23, D("210.00"), 2.3, 92.0, 41.18, False),
     ], FRONTIER_SCHEMA)
     assert_df_equality(frontier, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -198,10 +203,9 @@ def test_schemes_against_the_best_set_for_their_spend(spark: SparkSession,
         (ZJ, 1, 0, 4, 25, D("510.00")), (ZJ, 2, 7, 2, 17, D("160.00")),
         (JS, 1, 0, 3, 13, D("100.90")), (JS, 2, 5, 1, 5, D("40.50")),
         (SH, 1, 0, 4, 20, D("180.00")), (SH, 2, 9, 1, 9, D("90.00")),
-    ], "insured_admdvs string, scheme long, threshold long, item_count long, visits long, "
-       "added_spend decimal(22,2)")
-    got = scheme_comparison(schemes, items.unionByName(shanghai), keys=KEYS,
-                            settings=SelectionSettings())
+    ], SCHEME_SCHEMA)
+    _, _, got = budget_selection(items.unionByName(shanghai), schemes=schemes, keys=KEYS,
+                                 settings=SelectionSettings())
     expected = spark.createDataFrame([
         (ZJ, 1, 0, 4, 25, D("510.00"), 4, 25, D("510.00"), 0),
         (ZJ, 2, 7, 2, 17, D("160.00"), 2, 17, D("160.00"), 0),

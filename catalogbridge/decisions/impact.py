@@ -11,7 +11,6 @@ factory; nothing that grows with rows or items reaches the driver.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,13 +44,16 @@ ROW_KEY = (INSURED, TREATMENT, "group_name", "rule", "scheme")
 UNIT_KEY = ("unit", *ROW_KEY)
 USE_REGION = "use_region"
 _UNIT_ID = "_unit_id"
-YEAR_MEASURES = (*MEASURES, "fund_impact", "patient_relief", "fund_impact_to_date",
-                 *PSA_COLUMNS, *[f"{c}_to_date" for c in PSA_COLUMNS])
+IMPACT_MEASURES = ("fund_impact", "patient_relief", "fund_impact_to_date")
+YEAR_MEASURES = (*MEASURES, *IMPACT_MEASURES, *PSA_COLUMNS,
+                 *[f"{c}_to_date" for c in PSA_COLUMNS])
 _KEY_SCHEMA = ("unit string, insured_admdvs string, treatment_admdvs string, "
                "group_name string, rule string, scheme long")
-_IMPACT_SCHEMA = _KEY_SCHEMA + ", year int, " + ", ".join(f"{m} double" for m in YEAR_MEASURES)
-_TORNADO_SCHEMA = (_KEY_SCHEMA + ", parameter string, low_offset double, high_offset double, "
-                   "impact_base double, impact_low double, impact_high double, swing double")
+_IMPACT, _TORNADO = "impact", "tornado"  # the two kinds of row one evaluation gives
+_EVALUATED_SCHEMA = (_KEY_SCHEMA + ", part string, year int, "
+                     + ", ".join(f"{m} double" for m in YEAR_MEASURES)
+                     + ", parameter string, low_offset double, high_offset double, "
+                       "impact_base double, impact_low double, impact_high double, swing double")
 
 
 def _unit(kind: str, keys: dict[str, Column]) -> dict[str, Column]:
@@ -63,6 +65,10 @@ def _unit(kind: str, keys: dict[str, Column]) -> dict[str, Column]:
     ident = {PAIR_UNIT: (INSURED, TREATMENT), INSURED_UNIT: (INSURED,),
              GROUP_UNIT: ("group_name", "rule")}[kind]
     return {**columns, _UNIT_ID: F.concat_ws("|", *[columns[c] for c in ident])}
+
+
+def _unit_columns(kind: str, keys: dict[str, Column]) -> list[Column]:
+    return [c.alias(n) for n, c in _unit(kind, keys).items()]
 
 
 def with_unit(table: DataFrame, kind: str) -> DataFrame:
@@ -80,9 +86,8 @@ def pair_items(discrepant: DataFrame, *, schemes: DataFrame, scope: str) -> Data
     items = in_scope(discrepant, scope).crossJoin(F.broadcast(schemes)).where(
         F.col("visits_treatment") >= F.col("threshold"))
     return items.select(
-        *[c.alias(n) for n, c in _unit(PAIR_UNIT, {
-            INSURED: F.col(INSURED), TREATMENT: F.col(TREATMENT),
-            "scheme": F.col("scheme")}).items()],
+        *_unit_columns(PAIR_UNIT, {INSURED: F.col(INSURED), TREATMENT: F.col(TREATMENT),
+                                   "scheme": F.col("scheme")}),
         "national_code", F.explode(F.array(TREATMENT, INSURED)).alias(USE_REGION))
 
 
@@ -95,17 +100,15 @@ def insured_items(decisions: DataFrame, *, discrepant: DataFrame, schemes: DataF
                .unionByName(decisions.select(INSURED, "national_code",
                                              F.col(INSURED).alias(USE_REGION))))
     return items.join(regions, [INSURED, "national_code"]).select(
-        *[c.alias(n) for n, c in _unit(INSURED_UNIT, {
-            INSURED: F.col(INSURED), "scheme": F.col("scheme")}).items()],
+        *_unit_columns(INSURED_UNIT, {INSURED: F.col(INSURED), "scheme": F.col("scheme")}),
         "national_code", USE_REGION)
 
 
 def group_items(use: DataFrame) -> DataFrame:
     """Each member's added items where its insured use them (`group_use`)."""
     return use.select(
-        *[c.alias(n) for n, c in _unit(GROUP_UNIT, {
-            INSURED: F.col(INSURED), "group_name": F.col("group_name"),
-            "rule": F.col("rule")}).items()],
+        *_unit_columns(GROUP_UNIT, {INSURED: F.col(INSURED), "group_name": F.col("group_name"),
+                                    "rule": F.col("rule")}),
         "national_code", F.col(TREATMENT).alias(USE_REGION))
 
 
@@ -125,7 +128,7 @@ def budget_cells(items: DataFrame, *, med_types: DataFrame, rows: DataFrame) -> 
 
 def unit_rows(kind: str, table: DataFrame, keys: dict[str, Column]) -> DataFrame:
     """Every row a unit kind reports (for the zero cells), from a table listing them."""
-    return table.select(*[c.alias(n) for n, c in _unit(kind, keys).items()])
+    return table.select(*_unit_columns(kind, keys))
 
 
 def decision_cells(*, discrepant: DataFrame, decisions: DataFrame, pair_schemes: DataFrame,
@@ -180,59 +183,55 @@ def _unit_cells(pdf: pd.DataFrame, settings: BudgetSettings) -> _Unit:
                                      fees=fees)))
 
 
-def _impact_evaluator(settings: BudgetSettings, scen: Scenarios,
-                      uptake: np.ndarray) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def _unit_evaluator(settings: BudgetSettings, scen: Scenarios,
+                    uptake: np.ndarray) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The grouped function: one evaluation of a unit's scenarios gives its yearly rows
+    (base, Monte Carlo summary) and its tornado rows (the scenarios after the base)."""
+
     def evaluate_unit(pdf: pd.DataFrame) -> pd.DataFrame:
         unit = _unit_cells(pdf, settings)
-        result = yearly_impact(evaluate(unit.cells, scen, uptake, len(unit.keys)), scen)
-        years = len(uptake)
-        out = unit.keys.loc[np.repeat(np.arange(len(unit.keys)), years)].reset_index(drop=True)
-        out["year"] = np.tile(np.arange(1, years + 1), len(unit.keys))
+        out = evaluate(unit.cells, scen, uptake, len(unit.keys))
+        result, years = yearly_impact(out, scen), len(uptake)
+        impact = unit.keys.loc[np.repeat(np.arange(len(unit.keys)), years)].reset_index(drop=True)
+        impact["year"] = pd.array(np.tile(np.arange(1, years + 1), len(unit.keys)), dtype="Int32")
         for name in YEAR_MEASURES:
-            out[name] = np.round(result[name].reshape(-1), 2)
-        return out
-    return evaluate_unit
-
-
-def _tornado_evaluator(settings: BudgetSettings, scen: Scenarios,
-                       uptake: np.ndarray) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    def evaluate_unit(pdf: pd.DataFrame) -> pd.DataFrame:
-        unit = _unit_cells(pdf, settings)
-        rows = tornado(evaluate(unit.cells, scen, uptake, len(unit.keys)), scen, settings)
-        swings = pd.DataFrame(rows, columns=["_row", *TORNADO_COLUMNS])
-        out = unit.keys.loc[swings["_row"]].reset_index(drop=True)
+            impact[name] = np.round(result[name].reshape(-1), 2)
+        swings = pd.DataFrame(tornado(out, scen, settings), columns=["_row", *TORNADO_COLUMNS])
+        sensitivity = unit.keys.loc[swings["_row"]].reset_index(drop=True)
         for name in TORNADO_COLUMNS:
             values = swings[name]
-            out[name] = values if name == "parameter" else np.round(values.to_numpy(float), 2)
-        return out
+            sensitivity[name] = values if name == "parameter" else np.round(
+                values.to_numpy(float), 2)
+        return pd.concat([impact.assign(part=_IMPACT), sensitivity.assign(part=_TORNADO)],
+                         ignore_index=True)
+
     return evaluate_unit
 
 
-MONEY = ("fees_current", "fees_new", "fund_current", "fund_new", "patient_current",
-         "patient_new", "fund_impact", "patient_relief", "fund_impact_to_date",
-         "impact_base", "impact_low", "impact_high", "swing")
+# Amounts in yuan, stored as decimals: the measures but visits, and the tornado's impacts.
+MONEY = (*[m for m in MEASURES if not m.startswith("visits_")], *IMPACT_MEASURES,
+         *TORNADO_COLUMNS[TORNADO_COLUMNS.index("impact_base"):])
 
 
 def _money(df: DataFrame) -> DataFrame:
     return df.withColumns({c: F.col(c).cast(AMOUNT_TYPE) for c in df.columns if c in MONEY})
 
 
-def budget_impact(cells: DataFrame, *, settings: BudgetSettings) -> DataFrame:
-    """Per unit row and year: current and new world, fund impact and patient relief, with
-    the Monte Carlo mean, median and 95 % interval of the fund impact (`settings.draws`)."""
+def budget_tables(cells: DataFrame, *, settings: BudgetSettings) -> tuple[DataFrame, DataFrame]:
+    """(budget_impact, budget_sensitivity) of every unit, from one pass over its cells.
+
+    budget_impact: per unit row and year, current and new world, fund impact and patient
+    relief, with the Monte Carlo mean, median and 95 % interval of the fund impact
+    (`settings.draws`). budget_sensitivity (tornado data): per unit row and parameter, the
+    fund impact over the horizon at the parameter's low and high value, the swing and its
+    rank (1 = the widest). Both read one evaluated frame, cached for the stage.
+    """
     scen = scenarios(settings)
-    return _money(cells.groupBy("unit", _UNIT_ID).applyInPandas(
-        _impact_evaluator(settings, scen, uptake_curve(settings)), _IMPACT_SCHEMA))
-
-
-def budget_sensitivity(cells: DataFrame, *, settings: BudgetSettings) -> DataFrame:
-    """Tornado data: per unit row and parameter, the fund impact over the horizon at the
-    parameter's low and high value, the swing and its rank (1 = the widest)."""
-    no_draws = dataclasses.replace(settings, draws=0)
-    scen = scenarios(no_draws)
-    swings = cells.groupBy("unit", _UNIT_ID).applyInPandas(
-        _tornado_evaluator(no_draws, scen, uptake_curve(no_draws)), _TORNADO_SCHEMA)
+    evaluated = cells.groupBy("unit", _UNIT_ID).applyInPandas(
+        _unit_evaluator(settings, scen, uptake_curve(settings)), _EVALUATED_SCHEMA).cache()
+    impact = evaluated.where(F.col("part") == _IMPACT).select(*UNIT_KEY, "year", *YEAR_MEASURES)
     order = F.row_number().over(
         Window.partitionBy(*UNIT_KEY).orderBy(F.desc("swing"), "parameter"))
-    return _money(swings.withColumn("swing_rank", order))
-
+    swings = (evaluated.where(F.col("part") == _TORNADO).select(*UNIT_KEY, *TORNADO_COLUMNS)
+              .withColumn("swing_rank", order))
+    return _money(impact), _money(swings)

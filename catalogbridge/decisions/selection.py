@@ -44,11 +44,15 @@ MIN_COLUMNS = 100  # the smallest knapsack table
 PLATEAU_STEP = 0.1
 FRONTIER_COLUMNS = ("cap_index", "cap", "cost_unit", "item_count", "visits", "spend", "value",
                     "visits_pct", "spend_pct", "plateau")
+FRONTIER, SCHEME = "frontier", "scheme"  # what a cap is: a frontier cap or a scheme's spend
 _SOLVED = StructType([
-    StructField("cap_index", LongType()), StructField("cap", DoubleType()),
+    StructField("cap_of", StringType()), StructField("cap_index", LongType()),
+    StructField("cap", DoubleType()), StructField("base_spend", AMOUNT_TYPE),
+    StructField("base_visits", LongType()),
     StructField("cost_unit", DoubleType()), StructField("item_count", LongType()),
     StructField("visits", LongType()), StructField("spend", AMOUNT_TYPE),
     StructField("value", DoubleType()), StructField("chosen", ArrayType(StringType())),
+    StructField("plateau", BooleanType()),
 ])
 
 
@@ -194,54 +198,53 @@ def item_values(items: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
     return total
 
 
-def optimal_selection(items: DataFrame, *, keys: Sequence[str], baseline: DataFrame,
-                      settings: SelectionSettings) -> tuple[DataFrame, DataFrame]:
-    """(budget_frontier, optimal_items): the best set of every unit under every cap.
+def budget_selection(items: DataFrame, *, schemes: DataFrame, keys: Sequence[str],
+                     settings: SelectionSettings) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(budget_frontier, optimal_items, scheme_comparison) of every unit: one knapsack table
+    per unit answers the frontier's caps and every threshold scheme's spend.
 
-    `items`: `keys`, national_code, function, cost (yuan), visits; `baseline`: `keys`,
-    base_spend, base_visits (scheme 1 of the unit), which fraction caps, percentages and the
-    plateau refer to. Units of `baseline` without items get zero rows.
+    `items`: `keys`, national_code, function, cost (yuan), visits. `schemes`: `keys`,
+    scheme, threshold, item_count, visits, added_spend (the threshold schemes chosen from
+    `items`); scheme 1 is the baseline that fraction caps, percentages and the plateau refer
+    to. Units without items get zero rows.
 
     budget_frontier: `keys`, cap_index (1..n in `caps` order), cap (yuan), cost_unit, and
     the chosen set's item_count, visits, spend, value (rounded to 6 decimals), visits_pct
     and spend_pct (of the baseline) and plateau (this cap is the unit's plateau point).
-    optimal_items: `keys`, cap_index, national_code of every chosen item. Both read one
-    solved frame, cached (the runner clears the cache after the stage).
+    optimal_items: `keys`, cap_index, national_code of every chosen item.
+    scheme_comparison: each scheme beside the best set costing no more than its spend. The
+    optimiser uses costs rounded up to the cost unit, so the scheme's own set (which costs
+    exactly the cap) may not fit; the better of the two is reported, so `extra_visits`
+    (optimal minus scheme visits) is never negative.
+    All three read one solved frame, cached (the runner clears the cache after the stage).
     """
-    base = baseline.select(*keys, "base_spend", "base_visits")
-    caps = base.select(*keys, "base_spend", F.posexplode(
-        F.array(*[F.lit(float(c)) for c in settings.caps])).alias("_pos", "_cap"))
-    cap = F.col("_cap") * F.col("base_spend").cast(DoubleType()) \
-        if settings.cap_kind == "fraction" else F.col("_cap")
-    solved = _solve(items, caps.select(*keys, (F.col("_pos") + 1).cast(LongType()).alias("cap_index"),
-                                       cap.alias("cap")), keys=keys, settings=settings).cache()
-    measured = solved.join(base, list(keys)).withColumns({
-        "visits_pct": pct(F.col("visits"), F.col("base_visits")),
-        "spend_pct": pct(F.col("spend"), F.col("base_spend"))})
-    fields = [measured.schema[c] for c in (*keys, *FRONTIER_COLUMNS[:-1], "base_spend",
-                                           "base_visits")]
-    frontier = (measured.select(*[f.name for f in fields])
-                .groupBy(*keys)
-                .applyInPandas(_plateau_marker(settings.plateau_share),
-                               StructType([*fields, StructField("plateau", BooleanType())]))
-                .select(*keys, *FRONTIER_COLUMNS))
-    chosen = solved.select(*keys, "cap_index", F.explode("chosen").alias("national_code"))
-    return frontier, chosen
+    base = schemes.where(F.col("scheme") == 1).select(
+        *keys, amount(F.col("added_spend")).alias("base_spend"),
+        F.col("visits").cast(LongType()).alias("base_visits"))
+    scale = F.col("base_spend").cast(DoubleType()) if settings.cap_kind == "fraction" \
+        else F.lit(1.0)
+    frontier_caps = base.select(*keys, "base_spend", "base_visits", F.posexplode(
+        F.array(*[F.lit(float(c)) for c in settings.caps])).alias("_pos", "_cap")).select(
+        *keys, F.lit(FRONTIER).alias("cap_of"), (F.col("_pos") + 1).cast(LongType()).alias(
+            "cap_index"), (F.col("_cap") * scale).alias("cap"), "base_spend", "base_visits")
+    scheme_caps = schemes.select(
+        *keys, F.lit(SCHEME).alias("cap_of"), F.col("scheme").alias("cap_index"),
+        F.col("added_spend").cast(DoubleType()).alias("cap"),
+        F.lit(None).cast(AMOUNT_TYPE).alias("base_spend"),
+        F.lit(None).cast(LongType()).alias("base_visits"))
+    solved = _solve(items, frontier_caps.unionByName(scheme_caps), keys=keys,
+                    settings=settings).cache()
+    frontier = solved.where(F.col("cap_of") == FRONTIER)
+    measured = frontier.select(
+        *keys, *FRONTIER_COLUMNS[:-3],
+        pct(F.col("visits"), F.col("base_visits")).alias("visits_pct"),
+        pct(F.col("spend"), F.col("base_spend")).alias("spend_pct"), "plateau")
+    chosen = frontier.select(*keys, "cap_index", F.explode("chosen").alias("national_code"))
+    return measured, chosen, _compared(schemes, solved.where(F.col("cap_of") == SCHEME), keys)
 
 
-def scheme_comparison(schemes: DataFrame, items: DataFrame, *, keys: Sequence[str],
-                      settings: SelectionSettings) -> DataFrame:
-    """Each threshold scheme against the best set costing no more than it.
-
-    `schemes`: `keys`, scheme, threshold, item_count, visits, added_spend (the threshold
-    schemes); `items`: as for `optimal_selection`, the items the schemes chose from. The
-    cap is the scheme's spend. The optimiser uses costs rounded up to the cost unit, so the
-    scheme's own set (which costs exactly the cap) may not fit; the better of the two is
-    reported, so `extra_visits` (optimal minus scheme visits) is never negative.
-    """
-    solved = _solve(items, schemes.select(
-        *keys, F.col("scheme").alias("cap_index"),
-        F.col("added_spend").cast(DoubleType()).alias("cap")), keys=keys, settings=settings)
+def _compared(schemes: DataFrame, solved: DataFrame, keys: Sequence[str]) -> DataFrame:
+    """Each scheme against its solved cap (see `budget_selection`)."""
     optimal = solved.select(*keys, F.col("cap_index").alias("scheme"),
                             F.col("item_count").alias("optimal_items"),
                             F.col("visits").alias("optimal_visits"),
@@ -262,7 +265,8 @@ def scheme_comparison(schemes: DataFrame, items: DataFrame, *, keys: Sequence[st
 
 def _solve(items: DataFrame, caps: DataFrame, *, keys: Sequence[str],
            settings: SelectionSettings) -> DataFrame:
-    """Per unit and cap (`caps`: `keys`, cap_index, cap in yuan): the chosen set and its sums.
+    """Per unit and cap (`caps`: `keys`, cap_of, cap_index, cap in yuan, base_spend,
+    base_visits): the chosen set, its sums, and whether a frontier cap is the plateau.
 
     Items and caps are cogrouped by unit, so each unit's items reach one Python call with
     all its caps; a unit with caps but no items gets empty sets.
@@ -281,7 +285,7 @@ def _unit_solver(keys: Sequence[str], settings: SelectionSettings
 
     def solve(items: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
         items = items.sort_values("national_code", kind="stable").reset_index(drop=True)
-        caps = caps.sort_values("cap_index").reset_index(drop=True)
+        caps = caps.sort_values(["cap_of", "cap_index"]).reset_index(drop=True)
         unit = cost_unit(np.max(caps["cap"].to_numpy(), initial=0.0), len(items), settings)
         costs, capacities = in_units(items["cost"].to_numpy(dtype=np.float64), caps["cap"].tolist(),
                                      unit)
@@ -300,25 +304,24 @@ def _unit_solver(keys: Sequence[str], settings: SelectionSettings
             "value": [round(float(values[m].sum()), 6) for m in masks],
             "chosen": [items["national_code"][m].tolist() for m in masks],
         }
-        return caps[[*keys, "cap_index", "cap"]].assign(**sums)
+        solved = caps[[*keys, *_SOLVED.names[:5]]].assign(**sums)
+        return solved.assign(plateau=_plateau(solved, settings.plateau_share))
 
     return solve
 
 
-def _plateau_marker(share: float) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """The grouped function marking the plateau cap of one unit's frontier."""
-
-    def mark(frontier: pd.DataFrame) -> pd.DataFrame:
-        frontier = frontier.sort_values("cap_index").reset_index(drop=True)
-        base_spend = float(frontier["base_spend"].iloc[0])
-        base_visits = float(frontier["base_visits"].iloc[0])
-        plateau = np.zeros(len(frontier), dtype=bool)
-        if base_spend > 0 and base_visits > 0:
-            at = frontier_plateau(frontier["spend"].to_numpy(dtype=np.float64) / base_spend,
-                                  frontier["visits"].to_numpy(dtype=np.float64) / base_visits,
-                                  share)
-            if at is not None:
-                plateau[at] = True
-        return frontier.assign(plateau=plateau)
-
-    return mark
+def _plateau(solved: pd.DataFrame, share: float) -> np.ndarray:
+    """Marks the plateau cap among a unit's frontier caps (`solved`: ordered by cap_index)."""
+    plateau = np.zeros(len(solved), dtype=bool)
+    frontier = np.flatnonzero(solved["cap_of"].to_numpy() == FRONTIER)
+    if len(frontier) == 0:
+        return plateau
+    base_spend = float(solved["base_spend"].iloc[frontier[0]])
+    base_visits = float(solved["base_visits"].iloc[frontier[0]])
+    if base_spend > 0 and base_visits > 0:
+        at = frontier_plateau(
+            solved["spend"].iloc[frontier].to_numpy(dtype=np.float64) / base_spend,
+            solved["visits"].iloc[frontier].to_numpy(dtype=np.float64) / base_visits, share)
+        if at is not None:
+            plateau[frontier[at]] = True
+    return plateau

@@ -25,13 +25,12 @@ from catalogbridge.decisions.groups import (
 from catalogbridge.decisions.impact import (
     INSURED_UNIT,
     PAIR_UNIT,
-    budget_impact,
-    budget_sensitivity,
+    budget_tables,
     decision_cells,
     with_unit,
 )
 from catalogbridge.decisions.insured import insured_decisions, insured_scenarios
-from catalogbridge.decisions.selection import optimal_selection, scheme_comparison
+from catalogbridge.decisions.selection import budget_selection
 from catalogbridge.decisions.settings import DecisionSettings
 from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.readers import InputError, InputsSettings
@@ -323,8 +322,8 @@ def estimate_budget(*, discrepant: DataFrame, decisions: DataFrame, pair_schemes
         discrepant=discrepant, decisions=decisions, pair_schemes=pair_schemes,
         insured_schemes=insured_schemes, group_use=group_use, groups=groups,
         med_types=med_types, spark=spark, scenario=scenario, decision=decision).cache()
-    return {BUDGET_IMPACT: cells.transform(budget_impact, settings=decision.budget),
-            BUDGET_SENSITIVITY: cells.transform(budget_sensitivity, settings=decision.budget)}
+    impact, sensitivity = budget_tables(cells, settings=decision.budget)
+    return {BUDGET_IMPACT: impact, BUDGET_SENSITIVITY: sensitivity}
 
 
 def select_within_budget(*, discrepant: DataFrame, decisions: DataFrame,
@@ -343,12 +342,8 @@ def select_within_budget(*, discrepant: DataFrame, decisions: DataFrame,
     )
     frontiers, chosen, compared = [], [], []
     for kind, keys, items, schemes in units:
-        items = items.cache()
-        baseline = schemes.where(F.col("scheme") == 1).select(
-            *keys, F.col("added_spend").alias("base_spend"), F.col("visits").alias("base_visits"))
-        frontier, optimal = optimal_selection(items, keys=keys, baseline=baseline,
-                                              settings=decision.selection)
-        comparison = scheme_comparison(schemes, items, keys=keys, settings=decision.selection)
+        frontier, optimal, comparison = budget_selection(items, schemes=schemes, keys=keys,
+                                                         settings=decision.selection)
         frontiers.append(with_unit(frontier, kind))
         chosen.append(with_unit(optimal, kind))
         compared.append(with_unit(comparison, kind))
