@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -20,6 +21,7 @@ from pyspark.sql import functions as F
 
 from catalogbridge.decisions.groups import (
     group_harmonisation,
+    group_members,
     group_rules,
     group_summary,
     group_use,
@@ -29,7 +31,8 @@ from catalogbridge.decisions.settings import DecisionSettings
 from catalogbridge.settings import SettingError
 from catalogbridge.transforms.discrepancy import ITEM_COLUMNS, discrepant_items, region_coverage
 from catalogbridge.transforms.scenarios import province_pairs, scenario_results
-from tests.conftest import Case
+from jobs import run_pipeline
+from tests.conftest import Case, copy_case
 from tests.test_analysis import STATS_SCHEMA
 
 D = Decimal
@@ -215,6 +218,16 @@ def test_group_summary_per_member_and_for_the_group(
     assert_df_equality(group_case[1], expected, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_at_city_level_a_province_member_stands_for_its_regions_in_the_data() -> None:
+    groups = {"长三角": ["310000", "320000", "330000", "340000"], "杭甬": ["330100", "330200"]}
+    regions = ["310100", "320100", "320500", "330000", "330100", "330200", "110100"]
+    assert group_members(groups, regions=regions, region_level="city") == {
+        # Anhui has no region in the data: it stays, and the summary marks it not in data
+        "长三角": ["310100", "320100", "320500", "330000", "330100", "330200", "340000"],
+        "杭甬": ["330100", "330200"]}
+    assert group_members(groups, regions=regions, region_level="province") == groups
+
+
 @pytest.mark.parametrize(("groups", "majority", "message"), [
     ({"长三角": ["310000", "999999"]}, 0, "groups.长三角: unknown region code(s) 999999"),
     ({"川渝": ["500000"]}, 0, "groups.川渝: list at least two distinct regions"),
@@ -257,3 +270,19 @@ def test_the_pipeline_writes_the_decision_tables_and_summarises_them(
         (name, rule) for name in ("长三角", "京津冀", "川渝") for rule in ("union", "majority")}
     for name in ("insured_decisions", "insured_scenarios", "group_harmonisation", "group_summary"):
         assert (two_provinces.out / "exports" / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+
+
+@pytest.mark.slow
+def test_at_city_level_the_default_groups_hold_the_cities_in_the_data(
+        spark: SparkSession, two_provinces: Case, tmp_path: Path) -> None:
+    """The case's insured and treatment cities are Shanghai (310100), Hangzhou (330100) and
+    Ningbo (330200): at city level they are 长三角's members; Jiangsu and Anhui stay as
+    provinces without data."""
+    case = copy_case(two_provinces, tmp_path)
+    assert run_pipeline.main([*case.args, "--set", "analysis.region_level=city",
+                              "--set", "output.charts=false"]) == 0
+    members = {(row.insured_admdvs, row.in_data) for row in case.table(spark, "group_summary")
+               .where("group_name = '长三角' AND rule = 'union' AND insured_admdvs IS NOT NULL")
+               .collect()}
+    assert members == {("310100", True), ("330100", True), ("330200", True),
+                       ("320000", False), ("340000", False)}

@@ -28,6 +28,24 @@ SUMMARY_MEASURES = ("item_count", "items_used", "visits", "added_spend", "in_dat
 USE_COLUMNS = ("visits_home", "fee_home", "visits_away", "fee_away", "visits_total", "fee_total")
 
 
+def group_members(groups: Mapping[str, Sequence[str]], *, regions: Sequence[str],
+                  region_level: str) -> dict[str, list[str]]:
+    """Each group's members at the analysis level. At city level a province code (xx0000)
+    stands for every region of that province in the data (its cities and a provincial pool
+    coded xx0000), so groups naming provinces, as the defaults do, work at both levels; a
+    city code, or a province with no region in the data, stays as it is."""
+    if region_level == "province":
+        return {name: list(members) for name, members in groups.items()}
+    expanded: dict[str, list[str]] = {}
+    for name, members in groups.items():
+        within = [sorted(r for r in regions if r[:2] == m[:2]) if m.endswith("0000") else []
+                  for m in members]
+        expanded[name] = list(dict.fromkeys(
+            code for member, cities in zip(members, within, strict=True)
+            for code in (cities or [member])))
+    return expanded
+
+
 def group_rules(spark: SparkSession, groups: Mapping[str, Sequence[str]],
                 majority: Mapping[str, int]) -> DataFrame:
     """(group_name, rule, min_members, member): each group's members under each rule (from conf)."""

@@ -111,10 +111,11 @@ class SelectionSettings:
 def knapsack(costs: np.ndarray, values: np.ndarray, capacities: Sequence[int]) -> list[np.ndarray]:
     """The chosen items (a boolean mask) for each capacity: the most value within it.
 
-    One pass over the items, vectorised over capacities 0..max; a bit per (item, capacity)
-    records whether the item was taken, so every capacity is read back from one table.
-    Ties in value (within 1e-9 of the total) go to the cheaper set, then to leaving out
-    later items, so the result depends only on the order of the items.
+    One pass over the items, vectorised over capacities 0..max and updated in place; a bit
+    per (item, capacity from its cost up) records whether the item was taken, so every
+    capacity is read back from one table. Ties in value (within 1e-9 of the total) go to
+    the cheaper set, then to leaving out later items, so the result depends only on the
+    order of the items.
     """
     costs = np.asarray(costs, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
@@ -125,24 +126,35 @@ def knapsack(costs: np.ndarray, values: np.ndarray, capacities: Sequence[int]) -
     best = np.zeros(top + 1)
     spent = np.zeros(top + 1, dtype=np.int64)
     tie = 1e-9 * float(values.sum())
+    # Row i holds the bits of capacities cost_i..top (bit k: capacity cost_i + k).
     taken = np.zeros((len(costs), (top + 8) // 8), dtype=np.uint8)
+    with_value, gain = np.empty(top + 1), np.empty(top + 1)
+    with_cost = np.empty(top + 1, dtype=np.int64)
+    better, close = np.empty(top + 1, dtype=bool), np.empty(top + 1, dtype=bool)
     for i, (cost, value) in enumerate(zip(costs, values, strict=True)):
         if cost > top or value <= 0:  # never fits, or adds nothing
             continue
-        with_value, with_cost = best[:top + 1 - cost] + value, spent[:top + 1 - cost] + cost
-        old_value, old_cost = best[cost:], spent[cost:]
-        better = (with_value > old_value + tie) | (
-            (with_value >= old_value - tie) & (with_cost < old_cost))
-        taken[i] = np.packbits(np.concatenate([np.zeros(cost, dtype=bool), better]))
-        best[cost:] = np.where(better, with_value, old_value)
-        spent[cost:] = np.where(better, with_cost, old_cost)
+        n = top + 1 - cost  # capacities cost..top; buffers reused, tables updated in place
+        v, c, g, b, t = with_value[:n], with_cost[:n], gain[:n], better[:n], close[:n]
+        np.add(best[:n], value, out=v)
+        np.add(spent[:n], cost, out=c)
+        np.subtract(v, best[cost:], out=g)
+        np.greater(g, tie, out=b)
+        np.greater_equal(g, -tie, out=t)
+        t &= c < spent[cost:]
+        b |= t
+        packed = np.packbits(b)
+        taken[i, :len(packed)] = packed
+        np.copyto(best[cost:], v, where=b)
+        np.copyto(spent[cost:], c, where=b)
     masks = []
     for capacity in capacities:
         chosen, left = np.zeros(len(costs), dtype=bool), int(capacity)
         for i in range(len(costs) - 1, -1, -1):
-            if taken[i, left >> 3] >> (7 - (left & 7)) & 1:
+            bit = left - int(costs[i])
+            if bit >= 0 and taken[i, bit >> 3] >> (7 - (bit & 7)) & 1:
                 chosen[i] = True
-                left -= int(costs[i])
+                left = bit
         masks.append(chosen)
     return masks
 
@@ -291,11 +303,11 @@ def _unit_solver(keys: Sequence[str], settings: SelectionSettings
                                      unit)
         values = item_values(items, settings.weights)
         # Rounding up can keep the whole set out of a cap it fits exactly; values are >= 0,
-        # so a cap the whole set fits takes it all.
-        total = float(items["cost"].sum())
-        masks = [np.ones(len(items), dtype=bool) if total <= cap else mask
-                 for mask, cap in zip(knapsack(costs, values, capacities), caps["cap"],
-                                      strict=True)]
+        # so a cap the whole set fits takes it all, and the table need only reach the others.
+        fits_all = (caps["cap"] >= float(items["cost"].sum())).tolist()
+        solved = iter(knapsack(costs, values, [c for c, fits in zip(capacities, fits_all,
+                                                                    strict=True) if not fits]))
+        masks = [np.ones(len(items), dtype=bool) if fits else next(solved) for fits in fits_all]
         sums: dict[str, Any] = {
             "cost_unit": float(unit),
             "item_count": [int(m.sum()) for m in masks],

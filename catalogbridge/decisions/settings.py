@@ -27,7 +27,8 @@ class DecisionSettings:
     `threshold_on`: away = the insured's visits in the regions covering the item (the
     paper's measure, summed over those regions), total = with their visits at home.
     `thresholds`: visit counts of schemes 1..n; empty = those of `scenario.thresholds`.
-    `groups`: name -> member region codes (GB/T 2260, at `analysis.region_level`).
+    `groups`: name -> member region codes (GB/T 2260); at city level a province code
+    stands for its regions in the data (`groups.group_members`).
     `majority_members`: the majority rule's "covered by at least k members"; 0 = more
     than half of the group's members.
     `budget`: the fund-impact model, its sensitivity and Monte Carlo draws;

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from catalogbridge.columns import in_values, lookup
 from catalogbridge.decisions.groups import (
     group_harmonisation,
+    group_members,
     group_rules,
     group_summary,
     group_use,
@@ -298,16 +299,22 @@ def decide_per_insured(*, discrepant: DataFrame, stats: DataFrame, spark: SparkS
 
 def harmonise_groups(*, stats: DataFrame, mapping: DataFrame, national: DataFrame,
                      spark: SparkSession, classification: ClassificationSettings,
-                     decision: DecisionSettings) -> Outputs:
-    """What each member of each region group adds under a common catalog, and the totals."""
-    majority = {name: decision.majority(len(m)) for name, m in decision.groups.items()}
-    rules = group_rules(spark, decision.groups, majority)
+                     decision: DecisionSettings, analysis: AnalysisSettings) -> Outputs:
+    """What each member of each region group adds under a common catalog, and the totals.
+
+    At city level the analysis regions are collected to expand province members (one row
+    per region: bounded by the regions, a few hundred)."""
     # Each is read by more than one output: computed once for the stage.
     coverage = _coverage(stats, mapping).cache()
+    regions = coverage.select("region").distinct()
+    listed = [] if analysis.region_level == "province" else \
+        [row[0] for row in regions.collect()]
+    groups = group_members(decision.groups, regions=listed, region_level=analysis.region_level)
+    majority = {name: decision.majority(len(m)) for name, m in groups.items()}
+    rules = group_rules(spark, groups, majority)
     use = stats.transform(group_use, coverage=coverage, rules=rules).cache()
     added = use.transform(group_harmonisation, coverage=coverage, rules=rules,
                           national=national, class_offset=classification.class_offset).cache()
-    regions = coverage.select("region").distinct()
     return {GROUP_HARMONISATION: added, GROUP_USE: use,
             GROUP_SUMMARY: added.transform(group_summary, rules=rules, regions=regions)}
 

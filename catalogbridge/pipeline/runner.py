@@ -2,7 +2,8 @@
 
 All reading and writing of a run happens here, and so does what the user sees: one line
 when a stage starts (`stage 3/14 clean_settlements …`) and one when it ends, with its time
-and the rows written (counted while writing, not by another pass over the data).
+and, per output, the rows written (counted while writing, not by another pass over the
+data) and the seconds it took.
 """
 
 from __future__ import annotations
@@ -150,7 +151,11 @@ def run_stage(run: Run, stage: Stage) -> list[str]:
         raise RuntimeError(f"stage {stage.name} returned {sorted(outputs)}, "
                            f"the stage table says {sorted(stage.outputs)}")
     partitions = stage.partition_by or {}
-    notes = [run.save(ref, outputs[ref], partitions.get(ref, ())) for ref in stage.outputs]
+    notes = []
+    for ref in stage.outputs:  # outputs are lazy: a table's time is its computing and writing
+        started = time.perf_counter()
+        note = run.save(ref, outputs[ref], partitions.get(ref, ()))
+        notes.append(note and f"{note} in {time.perf_counter() - started:.1f} s")
     for table, check in (stage.checks or {}).items():
         check(run.store.read(table))
     for export in stage.exports:

@@ -133,7 +133,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("group_harmonisation", nodes.harmonise_groups,
           {"stats": ITEM_STATS, "mapping": CATALOG_MAPPING, "national": NATIONAL_ITEMS},
           (GROUP_HARMONISATION, GROUP_USE, GROUP_SUMMARY),
-          params=("spark", "classification", "decision"),
+          params=("spark", "classification", "decision", "analysis"),
           exports=(CsvExport(GROUP_HARMONISATION, ("group_name", "rule", INSURED, "national_code")),
                    CsvExport(GROUP_SUMMARY, ("group_name", "rule", INSURED)))),
     Stage("budget_impact", nodes.estimate_budget,
