@@ -305,9 +305,9 @@ def _unit_solver(keys: Sequence[str], settings: SelectionSettings
         # Rounding up can keep the whole set out of a cap it fits exactly; values are >= 0,
         # so a cap the whole set fits takes it all, and the table need only reach the others.
         fits_all = (caps["cap"] >= float(items["cost"].sum())).tolist()
-        solved = iter(knapsack(costs, values, [c for c, fits in zip(capacities, fits_all,
-                                                                    strict=True) if not fits]))
-        masks = [np.ones(len(items), dtype=bool) if fits else next(solved) for fits in fits_all]
+        answers = iter(knapsack(costs, values, [c for c, fits in zip(capacities, fits_all,
+                                                                     strict=True) if not fits]))
+        masks = [np.ones(len(items), dtype=bool) if fits else next(answers) for fits in fits_all]
         sums: dict[str, Any] = {
             "cost_unit": float(unit),
             "item_count": [int(m.sum()) for m in masks],
