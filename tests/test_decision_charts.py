@@ -24,6 +24,7 @@ from catalogbridge.reporting.decision_charts import (
     frontier_chart,
     frontier_texts,
     render_region,
+    scheme_points,
     tornado_chart,
     tornado_texts,
     write_decision_charts,
@@ -165,3 +166,14 @@ def test_write_decision_charts_draws_one_set_per_insured_region(spark: SparkSess
     assert names == ["budget_110000.png", "budget_330000.png", "frontier_330000.png",
                      "tornado_110000.png", "tornado_330000.png"]
     assert written == len(names)
+
+
+def test_schemes_on_one_point_share_a_label() -> None:
+    """High thresholds that add nothing all sit at the origin: one label, not four over
+    each other."""
+    schemes = pd.DataFrame({"scheme": [3, 1, 2, 4], "threshold": [200, 0, 100, 500],
+                            "visits": [0, 900, 0, 0],
+                            "added_spend": [Decimal("0.00"), Decimal("50000.00"),
+                                            Decimal("0.00"), Decimal("0.00")]})
+    assert scheme_points(schemes, {"scheme": "方案{n} ≥{t}人次"}) == [
+        ("方案1 ≥0人次", 5.0, 900.0), ("方案2–4 ≥100–500人次", 0.0, 0.0)]

@@ -138,9 +138,22 @@ def tornado_texts(rows: pd.DataFrame, insured: str) -> Iterator[str]:
     yield from _parameter_labels(rows, text)
 
 
-def _scheme_labels(schemes: pd.DataFrame, text: dict[str, str]) -> list[str]:
-    return [text["scheme"].format(n=int(n), t=int(t))
-            for n, t in zip(schemes["scheme"], schemes["threshold"], strict=True)]
+def scheme_points(schemes: pd.DataFrame, text: dict[str, str]) -> list[tuple[str, float, float]]:
+    """(label, spend in 万元, visits) per point: schemes on the same point (high thresholds
+    often add nothing) share one label, `方案4–6 ≥200–500人次`, instead of printing over
+    each other."""
+    schemes = schemes.sort_values("scheme")
+    points = list(zip(_wan(schemes["added_spend"]).round(6), schemes["visits"].astype(float),
+                      schemes["scheme"].astype(int), schemes["threshold"].astype(int),
+                      strict=True))
+    labelled = []
+    for (x, v), same in itertools.groupby(points, key=lambda p: (p[0], p[1])):
+        group = list(same)
+        (first, low), (last, high) = group[0][2:], group[-1][2:]
+        label = text["scheme"].format(n=first, t=low) if first == last else \
+            text["scheme"].format(n=f"{first}–{last}", t=f"{low}–{high}")
+        labelled.append((label, float(x), float(v)))
+    return labelled
 
 
 def frontier_chart(frontier: pd.DataFrame, schemes: pd.DataFrame, insured: str,
@@ -152,14 +165,14 @@ def frontier_chart(frontier: pd.DataFrame, schemes: pd.DataFrame, insured: str,
     spend = pd.concat([pd.Series([0.0]), _wan(frontier["spend"])], ignore_index=True)
     visits = pd.concat([pd.Series([0.0]), frontier["visits"].astype(float)], ignore_index=True)
     ax.plot(spend, visits, color="#4C72B0", marker="o", markersize=4, label=text["frontier"])
-    schemes = schemes.sort_values("scheme")
     scheme_spend, scheme_visits = _wan(schemes["added_spend"]), schemes["visits"].astype(float)
     ax.scatter(scheme_spend, scheme_visits, color="#C44E52", marker="D", zorder=3, label=text["schemes"])
-    for label, x, v in zip(_scheme_labels(schemes, text), scheme_spend, scheme_visits,
-                           strict=True):
+    for label, x, v in scheme_points(schemes, text):
         # To the right of the point: schemes lie below the frontier and apart in spend.
-        ax.annotate(label, (x, v), textcoords="offset points", xytext=(7, 0), va="center",
-                    fontsize=8, fontproperties=props, color="#C44E52")
+        # A point on the axis (a scheme adding nothing) gets its label above the axis line.
+        ax.annotate(label, (x, v), textcoords="offset points", xytext=(7, 3 if v == 0 else 0),
+                    va="bottom" if v == 0 else "center", fontsize=8, fontproperties=props,
+                    color="#C44E52")
     plateau = frontier[frontier["plateau"].eq(True)]  # null is no plateau
     if not plateau.empty:
         point = (float(_wan(plateau["spend"]).iloc[0]), float(plateau["visits"].iloc[0]))
@@ -184,7 +197,7 @@ def frontier_chart(frontier: pd.DataFrame, schemes: pd.DataFrame, insured: str,
 def frontier_texts(frontier: pd.DataFrame, schemes: pd.DataFrame, insured: str) -> Iterator[str]:
     text = _labels(True, insured)
     yield from (text[k] for k in ("frontier_title", "spend", "visits", "frontier", "schemes"))
-    yield from _scheme_labels(schemes.sort_values("scheme"), text)
+    yield from (label for label, _, _ in scheme_points(schemes, text))
     if frontier["plateau"].eq(True).any():
         yield text["plateau"]
 
