@@ -92,6 +92,24 @@ def test_tornado_puts_the_widest_swing_on_top() -> None:
     assert top_down[0] == pytest.approx(30.0)  # price_change, 300,000 yuan in 万元
 
 
+def test_a_parameter_without_effect_is_said_so() -> None:
+    """Growth over a one-year horizon moves nothing: its row says so instead of staying
+    blank; rows that move have no such note."""
+    one_year = SENSITIVITY.assign(
+        impact_low=SENSITIVITY["impact_low"].where(SENSITIVITY["parameter"] != "growth",
+                                                   Decimal("1000000.00")),
+        impact_high=SENSITIVITY["impact_high"].where(SENSITIVITY["parameter"] != "growth",
+                                                     Decimal("1000000.00")),
+        swing=SENSITIVITY["swing"].where(SENSITIVITY["parameter"] != "growth", Decimal("0.00")),
+        swing_rank=[2, 3, 1, 4])
+    notes = [t for t in tornado_chart(one_year, "330000", None).axes[0].texts
+             if t.get_text() == "no effect"]
+    assert len(notes) == 1
+    assert notes[0].xy[1] == 1  # rank 4 of 4 (growth's swing is now 0): the lowest row
+    assert not [t for t in tornado_chart(SENSITIVITY, "330000", None).axes[0].texts
+                if t.get_text() == "no effect"]
+
+
 def _has_plateau_mark(fig: Figure) -> bool:
     return any(t.get_text() == "Plateau" for t in fig.axes[0].texts)
 

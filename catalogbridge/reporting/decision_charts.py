@@ -39,6 +39,7 @@ _ZH = {
     "tornado_title": "{region}:方案1新增医保支出的敏感性(龙卷风图)",
     "tornado_axis": "方案1新增医保支出(万元,预测期合计)",
     "low": "参数取低值", "high": "参数取高值", "base": "基准 {value:,.2f} 万元",
+    "no_effect": "不影响结果",
     "frontier_title": "{region}:预算约束下的最优纳入(前沿)与阈值方案",
     "spend": "新增医保支出(万元)", "visits": "累计就诊人次", "frontier": "预算最优前沿",
     "schemes": "阈值方案", "scheme": "方案{n} ≥{t}人次", "plateau": "效率平台期",
@@ -53,6 +54,7 @@ _EN = {
     "tornado_title": "{region}: sensitivity of scheme 1 added fund spend (tornado)",
     "tornado_axis": "Scheme 1 added fund spend over the horizon (10k yuan)",
     "low": "Parameter low", "high": "Parameter high", "base": "Base {value:,.2f} (10k yuan)",
+    "no_effect": "no effect",
     "frontier_title": "{region}: budget-optimal inclusion (frontier) vs threshold schemes",
     "spend": "Added fund spend (10k yuan)", "visits": "Visits", "frontier": "Optimal frontier",
     "schemes": "Threshold schemes", "scheme": "Scheme {n} >={t} visits", "plateau": "Plateau",
@@ -120,6 +122,10 @@ def tornado_chart(rows: pd.DataFrame, insured: str, font_path: str | None) -> Fi
                 ax.annotate(f"{end:,.2f}", (end, yi), textcoords="offset points", va="center",
                             xytext=(4 if end > base else -4, 0), ha="left" if end > base else "right",
                             fontsize=8)
+    for yi, low, high in zip(y, _wan(rows["impact_low"]), _wan(rows["impact_high"]), strict=True):
+        if low == base == high:  # e.g. growth over a one-year horizon: say so, not a blank row
+            ax.annotate(text["no_effect"], (base, yi), textcoords="offset points", xytext=(6, 0),
+                        va="center", fontsize=8, fontproperties=props, color="#555555")
     ax.axvline(base, color="black", linewidth=1, label=text["base"].format(value=base))
     ax.set_yticks(y, _parameter_labels(rows, text), fontproperties=props, fontsize=9)
     ax.set_xlabel(text["tornado_axis"], fontproperties=props)
@@ -133,7 +139,8 @@ def tornado_chart(rows: pd.DataFrame, insured: str, font_path: str | None) -> Fi
 
 def tornado_texts(rows: pd.DataFrame, insured: str) -> Iterator[str]:
     text, rows = _labels(True, insured), _ranked(rows)
-    yield from (text["tornado_title"], text["tornado_axis"], text["low"], text["high"])
+    yield from (text["tornado_title"], text["tornado_axis"], text["low"], text["high"],
+                text["no_effect"])
     yield text["base"].format(value=float(_wan(rows["impact_base"]).iloc[0]))
     yield from _parameter_labels(rows, text)
 
