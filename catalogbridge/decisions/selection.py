@@ -296,44 +296,53 @@ def _unit_solver(keys: Sequence[str], settings: SelectionSettings
     """The cogroup function: one knapsack table per unit answers all its caps."""
 
     def solve(items: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
-        items = items.sort_values("national_code", kind="stable").reset_index(drop=True)
-        caps = caps.sort_values(["cap_of", "cap_index"]).reset_index(drop=True)
-        unit = cost_unit(np.max(caps["cap"].to_numpy(), initial=0.0), len(items), settings)
-        costs, capacities = in_units(items["cost"].to_numpy(dtype=np.float64), caps["cap"].tolist(),
-                                     unit)
+        items = items.iloc[np.argsort(items["national_code"].to_numpy(dtype=str), kind="stable")]
+        caps = caps.iloc[np.lexsort((caps["cap_index"].to_numpy(), caps["cap_of"].to_numpy(str)))]
+        cap = caps["cap"].to_numpy(dtype=np.float64)
+        unit = cost_unit(np.max(cap, initial=0.0), len(items), settings)
+        costs, capacities = in_units(items["cost"].to_numpy(dtype=np.float64), cap.tolist(), unit)
         values = item_values(items, settings.weights)
         # Rounding up can keep the whole set out of a cap it fits exactly; values are >= 0,
         # so a cap the whole set fits takes it all, and the table need only reach the others.
-        fits_all = (caps["cap"] >= float(items["cost"].sum())).tolist()
+        fen = np.array([int(c.scaleb(2)) for c in items["cost"]], dtype=np.int64)  # exact
+        fits_all = (cap >= fen.sum() / 100).tolist()
         answers = iter(knapsack(costs, values, [c for c, fits in zip(capacities, fits_all,
                                                                      strict=True) if not fits]))
-        masks = [np.ones(len(items), dtype=bool) if fits else next(answers) for fits in fits_all]
-        sums: dict[str, Any] = {
-            "cost_unit": float(unit),
-            "item_count": [int(m.sum()) for m in masks],
-            "visits": [int(items["visits"][m].sum()) for m in masks],
-            "spend": [sum(items["cost"][m], Decimal(0)) for m in masks],
-            "value": [round(float(values[m].sum()), 6) for m in masks],
-            "chosen": [items["national_code"][m].tolist() for m in masks],
-        }
-        solved = caps[[*keys, *_SOLVED.names[:5]]].assign(**sums)
-        return solved.assign(plateau=_plateau(solved, settings.plateau_share))
+        chosen = np.array([np.ones(len(items), dtype=bool) if fits else next(answers)
+                           for fits in fits_all], dtype=bool).reshape(len(caps), len(items))
+        # Sums as matrix products (caps x items), the frame built at once: pandas would
+        # otherwise copy it per column and inspect every value of the object columns.
+        spend = chosen.astype(np.int64) @ fen
+        visits = chosen.astype(np.int64) @ items["visits"].to_numpy(dtype=np.int64)
+        codes = items["national_code"].to_numpy(dtype=object)
+        columns: dict[str, Any] = {name: caps[name].to_numpy() for name in (*keys, *_SOLVED.names[:5])}
+        columns.update({
+            "cost_unit": np.full(len(caps), float(unit)),
+            "item_count": chosen.sum(axis=1),
+            "visits": visits,
+            "spend": pd.Series([Decimal(int(fen)).scaleb(-2) for fen in spend], dtype=object),
+            "value": np.round(chosen.astype(np.float64) @ values, 6),
+            "chosen": pd.Series([codes[row].tolist() for row in chosen], dtype=object),
+            "plateau": _plateau(caps, spend / 100, visits, settings.plateau_share),
+        })
+        return pd.DataFrame(columns)
 
     return solve
 
 
-def _plateau(solved: pd.DataFrame, share: float) -> np.ndarray:
-    """Marks the plateau cap among a unit's frontier caps (`solved`: ordered by cap_index)."""
-    plateau = np.zeros(len(solved), dtype=bool)
-    frontier = np.flatnonzero(solved["cap_of"].to_numpy() == FRONTIER)
+def _plateau(caps: pd.DataFrame, spend: np.ndarray, visits: np.ndarray,
+             share: float) -> np.ndarray:
+    """Marks the plateau cap among a unit's frontier caps (`caps` ordered by cap_index;
+    `spend` in yuan and `visits` of each cap's set)."""
+    plateau = np.zeros(len(caps), dtype=bool)
+    frontier = np.flatnonzero(caps["cap_of"].to_numpy() == FRONTIER)
     if len(frontier) == 0:
         return plateau
-    base_spend = float(solved["base_spend"].iloc[frontier[0]])
-    base_visits = float(solved["base_visits"].iloc[frontier[0]])
+    base_spend = float(caps["base_spend"].iloc[frontier[0]])
+    base_visits = float(caps["base_visits"].iloc[frontier[0]])
     if base_spend > 0 and base_visits > 0:
-        at = frontier_plateau(
-            solved["spend"].iloc[frontier].to_numpy(dtype=np.float64) / base_spend,
-            solved["visits"].iloc[frontier].to_numpy(dtype=np.float64) / base_visits, share)
+        at = frontier_plateau(spend[frontier] / base_spend,
+                              visits[frontier].astype(np.float64) / base_visits, share)
         if at is not None:
             plateau[frontier[at]] = True
     return plateau
