@@ -102,6 +102,9 @@ def main() -> int:
     parser.add_argument("--draws", type=int, nargs="+", default=[0, 100, 1000])
     parser.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS),
                         help="region levels to run (city level takes about twice as long)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="more conf overrides for the pipeline runs, "
+                                                  "e.g. output.charts=false")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     generate(args.data_dir, args.rows)
@@ -111,7 +114,7 @@ def main() -> int:
         out = args.out / level
         log = args.out / f"{level}.log"
         run = pipeline(args.data_dir, settlements, out, log, run_id=f"bench_{level}",
-                       extra=[f"analysis.region_level={level}"])
+                       extra=[f"analysis.region_level={level}", *args.overrides])
         results[level] = {**run, "share": share(run, log.read_text(encoding="utf-8")),
                           "regions": regions(out)}
         if level == "province":
