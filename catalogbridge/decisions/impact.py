@@ -51,9 +51,9 @@ _KEY_SCHEMA = ("unit string, insured_admdvs string, treatment_admdvs string, "
                "group_name string, rule string, scheme long")
 _IMPACT, _TORNADO = "impact", "tornado"  # the two kinds of row one evaluation gives
 _EVALUATED_SCHEMA = (_KEY_SCHEMA + ", part string, year int, "
-                     + ", ".join(f"{m} double" for m in YEAR_MEASURES)
-                     + ", parameter string, low_offset double, high_offset double, "
-                       "impact_base double, impact_low double, impact_high double, swing double")
+                     + ", ".join(f"{m} double" for m in YEAR_MEASURES) + ", "
+                     + ", ".join(f"{c} {'string' if c == 'parameter' else 'double'}"
+                                 for c in TORNADO_COLUMNS))
 
 
 def _unit(kind: str, keys: dict[str, Column]) -> dict[str, Column]:

@@ -312,15 +312,16 @@ def _unit_solver(keys: Sequence[str], settings: SelectionSettings
                            for fits in fits_all], dtype=bool).reshape(len(caps), len(items))
         # Sums as matrix products (caps x items), the frame built at once: pandas would
         # otherwise copy it per column and inspect every value of the object columns.
-        spend = chosen.astype(np.int64) @ fen
-        visits = chosen.astype(np.int64) @ items["visits"].to_numpy(dtype=np.int64)
+        taken = chosen.astype(np.int64)
+        spend = taken @ fen
+        visits = taken @ items["visits"].to_numpy(dtype=np.int64)
         codes = items["national_code"].to_numpy(dtype=object)
         columns: dict[str, Any] = {name: caps[name].to_numpy() for name in (*keys, *_SOLVED.names[:5])}
         columns.update({
             "cost_unit": np.full(len(caps), float(unit)),
             "item_count": chosen.sum(axis=1),
             "visits": visits,
-            "spend": pd.Series([Decimal(int(fen)).scaleb(-2) for fen in spend], dtype=object),
+            "spend": pd.Series([Decimal(int(total)).scaleb(-2) for total in spend], dtype=object),
             "value": np.round(chosen.astype(np.float64) @ values, 6),
             "chosen": pd.Series([codes[row].tolist() for row in chosen], dtype=object),
             "plateau": _plateau(caps, spend / 100, visits, settings.plateau_share),

@@ -114,15 +114,16 @@ def tornado_chart(rows: pd.DataFrame, insured: str, font_path: str | None) -> Fi
     base = float(_wan(rows["impact_base"]).iloc[0])
     fig, ax = plt.subplots(figsize=(9, 5))
     y = list(range(len(rows), 0, -1))  # rank 1 highest
+    ends_of = {column: _wan(rows[column]) for column in ("impact_low", "impact_high")}
     for column, color, key in (("impact_low", "#4C72B0", "low"), ("impact_high", "#DD8452", "high")):
-        ends = _wan(rows[column])
+        ends = ends_of[column]
         ax.barh(y, ends - base, left=base, height=0.6, color=color, label=text[key])
         for yi, end in zip(y, ends, strict=True):
             if end != base:
                 ax.annotate(f"{end:,.2f}", (end, yi), textcoords="offset points", va="center",
                             xytext=(4 if end > base else -4, 0), ha="left" if end > base else "right",
                             fontsize=8)
-    for yi, low, high in zip(y, _wan(rows["impact_low"]), _wan(rows["impact_high"]), strict=True):
+    for yi, low, high in zip(y, ends_of["impact_low"], ends_of["impact_high"], strict=True):
         if low == base == high:  # e.g. growth over a one-year horizon: say so, not a blank row
             ax.annotate(text["no_effect"], (base, yi), textcoords="offset points", xytext=(6, 0),
                         va="center", fontsize=8, fontproperties=props, color="#555555")
