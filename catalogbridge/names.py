@@ -31,6 +31,7 @@ BUDGET_SENSITIVITY = "budget_sensitivity"  # tornado: swing of the fund impact p
 BUDGET_FRONTIER = "budget_frontier"  # budget-optimal selection per unit and cap
 OPTIMAL_ITEMS = "optimal_items"
 SCHEME_COMPARISON = "scheme_comparison"  # optimal set at each threshold scheme's spend
+STAGE_INPUTS = "stage_inputs"  # fingerprint of what each reusable stage read, and the run
 
 # Settlement columns (NHSA field names) that several modules read.
 FEE = "det_item_fee_sumamt"

@@ -34,7 +34,7 @@ DECISION_STAGES = ("insured_decisions", "group_harmonisation", "budget_impact",
 # (item_stats stage) and the decision charts (report stage), from the progress lines.
 DECISION_PARTS = {
     "item_med_types": re.compile(r"item_med_types [\d,]+ rows in ([\d.]+) s"),
-    "decision_charts": re.compile(r"[\d,]+ decision charts in ([\d.]+) s"),
+    "decision_charts": re.compile(r"[\d,]+ decision charts(?: \([^)]*\))? in ([\d.]+) s"),
 }
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from catalogbridge.reporting.charts import chart_texts, find_cjk_font, missing_glyphs, scheme_chart
+from catalogbridge.reporting.charts import (
+    ChartCount,
+    chart_texts,
+    find_cjk_font,
+    missing_glyphs,
+    render_scheme_chart,
+    scheme_chart,
+)
 
 SCHEMES = pd.DataFrame({"scheme": [1, 2], "threshold": [0, 100], "visits": [1000, 400],
                         "added_spend": [1_234_567.0, 234_567.0]})
@@ -34,3 +41,18 @@ def test_chart_without_cjk_font_uses_english_labels(tmp_path: Path) -> None:
     assert all(text.isascii() for text in texts), texts
     fig.savefig(tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 10_000
+
+
+def test_a_chart_is_redrawn_only_when_what_it_shows_changes(tmp_path: Path) -> None:
+    path = tmp_path / "schemes_330000_310000.png"
+    job = (SCHEMES, "330000", "310000", None, str(path))
+    assert render_scheme_chart(job) == ChartCount(drawn=1, unchanged=0)
+    drawn = path.stat().st_mtime_ns
+    assert render_scheme_chart(job) == ChartCount(drawn=0, unchanged=1)
+    assert path.stat().st_mtime_ns == drawn
+    one_more_visit = SCHEMES.assign(visits=[1000, 401])
+    assert render_scheme_chart((one_more_visit, *job[1:])) == ChartCount(drawn=1, unchanged=0)
+    other_title = (one_more_visit, "330000", "320000", None, str(path))
+    assert render_scheme_chart(other_title) == ChartCount(drawn=1, unchanged=0)
+    path.write_bytes(b"not a png")
+    assert render_scheme_chart(other_title) == ChartCount(drawn=1, unchanged=0)

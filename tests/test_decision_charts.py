@@ -16,7 +16,12 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from pyspark.sql import DataFrame, SparkSession
 
-from catalogbridge.reporting.charts import find_cjk_font, missing_glyphs, render_in_batches
+from catalogbridge.reporting.charts import (
+    ChartCount,
+    find_cjk_font,
+    missing_glyphs,
+    render_in_batches,
+)
 from catalogbridge.reporting.decision_charts import (
     DecisionCharts,
     fan_chart,
@@ -135,8 +140,9 @@ def test_fan_chart_has_a_band_only_with_draws() -> None:
 def test_pool_renders_every_region(tmp_path: Path) -> None:
     tables = {"sensitivity": SENSITIVITY, "impact": IMPACT, "frontier": FRONTIER, "schemes": SCHEMES}
     jobs = [(f"3301{i:02d}", tables, None, str(tmp_path)) for i in range(8)]
-    assert render_in_batches(jobs, render_region, workers=2) == 24
+    assert render_in_batches(jobs, render_region, workers=2) == ChartCount(drawn=24, unchanged=0)
     assert len(list(tmp_path.glob("*.png"))) == 24
+    assert render_in_batches(jobs, render_region, workers=2) == ChartCount(drawn=0, unchanged=24)
 
 
 KEY = "unit string, insured_admdvs string, treatment_admdvs string, group_name string, " \
@@ -183,7 +189,7 @@ def test_write_decision_charts_draws_one_set_per_insured_region(spark: SparkSess
     names = sorted(p.name for p in (tmp_path / "charts").glob("*.png"))
     assert names == ["budget_110000.png", "budget_330000.png", "frontier_330000.png",
                      "tornado_110000.png", "tornado_330000.png"]
-    assert written == len(names)
+    assert written.total == len(names)
 
 
 def test_schemes_on_one_point_share_a_label() -> None:

@@ -10,6 +10,7 @@ it tagged before: it is on the driver and bounded by the number of files.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,22 +54,28 @@ class DeliveredFile:
         return self.path, self.size_bytes, self.modified_ms
 
 
-def list_deliveries(spark: SparkSession, spec: InputSpec, fmt: str) -> list[DeliveredFile]:
-    """Every data file under `spec.path` (a file, folder tree or glob), sorted by path."""
+def file_statuses(spark: SparkSession, path: str) -> Iterator[tuple[Any, Any]]:
+    """(Hadoop file status, the folder it was found under) of every file under `path` (a
+    file, folder tree or glob), as the file system lists them."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
-    root = jvm.org.apache.hadoop.fs.Path(spec.path)
+    root = jvm.org.apache.hadoop.fs.Path(path)
     fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    statuses = fs.globStatus(root) or []
-    found: list[DeliveredFile] = []
-    for status in statuses:
+    for status in fs.globStatus(root) or []:
         base = status.getPath()
         if status.isDirectory():
             listing = fs.listFiles(base, True)
             while listing.hasNext():
-                found += _delivered(listing.next(), base, fmt)
+                yield listing.next(), base
         else:
-            found += _delivered(status, base.getParent(), fmt)
+            yield status, base.getParent()
+
+
+def list_deliveries(spark: SparkSession, spec: InputSpec, fmt: str) -> list[DeliveredFile]:
+    """Every data file under `spec.path` (a file, folder tree or glob), sorted by path."""
+    found: list[DeliveredFile] = []
+    for status, base in file_statuses(spark, spec.path):
+        found += _delivered(status, base, fmt)
     if not found:
         raise InputError(f"inputs.settlements: no {fmt} files at {spec.path!r}; check the path "
                          f"(files ending {', '.join(e for e, f in EXTENSIONS.items() if f == fmt)})")

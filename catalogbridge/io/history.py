@@ -69,7 +69,14 @@ def _history(spark: SparkSession, path: str, limit: int | None = None) -> DataFr
 
 
 def latest_version(spark: SparkSession, path: str) -> int:
-    return int(_history(spark, path, 1).select("version").collect()[0][0])
+    return latest_commit(spark, path)[0]
+
+
+def latest_commit(spark: SparkSession, path: str) -> tuple[int, str | None]:
+    """The table's latest version and the run that committed it (None: another tool)."""
+    version, marker = _history(spark, path, 1).select("version", "userMetadata").collect()[0]
+    run = marker.removeprefix(RUN_MARKER) if marker and marker.startswith(RUN_MARKER) else None
+    return int(version), run
 
 
 def keep_history(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
@@ -84,11 +91,12 @@ def keep_history(spark: SparkSession, path: str, properties: dict[str, str]) -> 
 def schema_conflict(spark: SparkSession, path: str, columns: dict[str, str]) -> str | None:
     """Why a table we did not write cannot be overwritten with `columns` (name -> type), or None.
 
-    A Delta table at our path whose history has no run of ours was written by another tool;
-    replacing it with a different schema would destroy someone else's data, so it is refused.
+    A Delta table at our path whose latest commit is not one of our runs was written by
+    another tool; replacing it with a different schema would destroy someone else's data,
+    so it is refused. (The latest commit only: the whole history would be read on every
+    run, and grows with it.)
     """
-    ours = _history(spark, path).where(F.col("userMetadata").startswith(RUN_MARKER)).limit(1)
-    if ours.count():
+    if latest_commit(spark, path)[1] is not None:
         return None
     theirs = {f.name: f.dataType.simpleString()
               for f in spark.read.format("delta").load(path).schema.fields}

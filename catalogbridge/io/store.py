@@ -18,7 +18,7 @@ from catalogbridge.columns import in_values
 from catalogbridge.io import history
 from catalogbridge.io.readers import InputError
 from catalogbridge.io.session import delta_available
-from catalogbridge.names import SERIAL, SETTLEMENT_DELIVERIES, VISIT
+from catalogbridge.names import SERIAL, SETTLEMENT_DELIVERIES, STAGE_INPUTS, VISIT
 from catalogbridge.settings import SettingError, check_choice
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ COMMIT_THREADS = 4
 # Committed after every other table: the delivery list says which files the stored rows
 # came from, so it must never be ahead of them (a driver killed during the commit then
 # leaves months that the next run sees as changed and tags again).
-COMMIT_LAST = (SETTLEMENT_DELIVERIES,)
+# The same holds for the stage fingerprints (catalogbridge.pipeline.reuse), which say
+# which run's tables a later run may keep.
+COMMIT_LAST = (SETTLEMENT_DELIVERIES, STAGE_INPUTS)
 # In a table folder while its staged files are being made a Delta table (a hidden name:
 # neither Spark nor Delta reads it as data).
 MOVING = "_catalogbridge_moving"
@@ -43,6 +45,7 @@ class OutputSettings:
     exports_dir: str = "exports"  # relative to path unless absolute; on the driver's disk
     charts: bool = True
     history_days: int = 400  # Delta: days of versions kept for --as-of (Delta's default: 7)
+    reuse_unchanged: bool = True  # keep a reusable stage's tables when nothing it reads changed
 
     def __post_init__(self) -> None:
         check_choice("format", self.format, TABLE_FORMATS)
@@ -185,6 +188,13 @@ class TableStore:
         return bool(self._fs.exists(self._jpath(f"{path}/{marker}".rstrip("/")))
                     and not self._fs.exists(self._jpath(f"{path}/{MOVING}")))
 
+    def in_place(self, name: str) -> tuple[int, str | None] | None:
+        """Version and writing run of Delta table `name` as committed, if this run has not
+        staged it (None: staged, not there, or not Delta)."""
+        if self.format != "delta" or name in self._pending or not self.exists(name):
+            return None
+        return history.latest_commit(self.spark, self.path(name))
+
     def _kept(self, name: str, replace: PartitionReplace) -> DataFrame:
         assert replace.values is not None
         return self._read_final(name).where(~in_values(F.col(replace.column), replace.values))
@@ -251,10 +261,10 @@ class TableStore:
         waves = [[n for n in committed if n not in COMMIT_LAST],
                  [n for n in committed if n in COMMIT_LAST]]
         if self.format == "delta":
-            self._refuse_foreign_tables()
             keep = history.retention_properties(self.out.history_days)
             with history.commits_of_run(self.spark, self.run_id, keep), \
                     ThreadPoolExecutor(max_workers=COMMIT_THREADS) as pool:
+                self._refuse_foreign_tables(pool)
                 for wave in waves:
                     versions = pool.map(self._commit_delta, wave)
                     self.versions.update(zip(wave, versions, strict=True))
@@ -266,15 +276,19 @@ class TableStore:
         self._drop_run_dir()
         return committed
 
-    def _refuse_foreign_tables(self) -> None:
+    def _refuse_foreign_tables(self, pool: ThreadPoolExecutor) -> None:
         """Before anything is committed: no table written by another tool is replaced."""
-        for name, staged in self._pending.items():
+        def conflict_of(name: str) -> str | None:
             final = self.path(name)
             if not self._fs.exists(self._jpath(f"{final}/_delta_log")):
-                continue
-            ours = {f.name: f.dataType.simpleString() for f in staged.schema.fields}
-            conflict = history.schema_conflict(self.spark, final, ours)
+                return None
+            ours = {f.name: f.dataType.simpleString() for f in self._pending[name].schema.fields}
+            return history.schema_conflict(self.spark, final, ours)
+
+        names = list(self._pending)
+        for name, conflict in zip(names, pool.map(conflict_of, names), strict=True):
             if conflict:
+                final = self.path(name)
                 raise InputError(
                     f"table '{name}' at {final} was written by another tool with a different "
                     f"schema ({conflict}); nothing was committed. Move that table elsewhere or "

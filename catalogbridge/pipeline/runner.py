@@ -26,9 +26,11 @@ from catalogbridge.io.exports import export_csv, write_json, write_text
 from catalogbridge.io.readers import read_input
 from catalogbridge.io.session import get_spark
 from catalogbridge.io.store import PartitionReplace, TableStore
+from catalogbridge.names import STAGE_INPUTS
+from catalogbridge.pipeline import reuse
 from catalogbridge.pipeline import stages as stage_table
 from catalogbridge.pipeline.config import PipelineConfig
-from catalogbridge.pipeline.stages import Stage
+from catalogbridge.pipeline.stages import EXPORTS_PREFIX, HISTORY_DIR, Stage, is_table
 from catalogbridge.quality.rules import load_supervision_limits
 from catalogbridge.reporting.charts import write_scheme_charts
 from catalogbridge.reporting.decision_charts import write_decision_charts
@@ -36,8 +38,6 @@ from catalogbridge.reporting.decision_charts import write_decision_charts
 log = logging.getLogger("catalogbridge")
 
 CONTRACTS = {c.name: c for c in (NATIONAL_ITEMS, CATALOGS, SETTLEMENTS)}
-EXPORTS_PREFIX = "exports/"
-HISTORY_DIR = "quality_history"
 
 
 @dataclass(frozen=True)
@@ -105,13 +105,13 @@ class Run:
         if ref == "exports/charts":
             if value is None:
                 return None
-            drawn = write_scheme_charts(value, self.exports / "charts", os.cpu_count() or 1)
-            return f"{drawn:,} charts"
+            count = write_scheme_charts(value, self.exports / "charts", os.cpu_count() or 1)
+            return f"{count.total:,} charts ({count.unchanged:,} unchanged)"
         if ref == "exports/decision_charts":
             if value is None:
                 return None
-            drawn = write_decision_charts(value, self.exports / "charts", os.cpu_count() or 1)
-            return f"{drawn:,} decision charts"
+            count = write_decision_charts(value, self.exports / "charts", os.cpu_count() or 1)
+            return f"{count.total:,} decision charts ({count.unchanged:,} unchanged)"
         if ref.startswith(EXPORTS_PREFIX):
             target = self.exports / ref.removeprefix(EXPORTS_PREFIX)
             if target.suffix == ".json":
@@ -171,13 +171,38 @@ def run_stages(run: Run, names: Sequence[str] | None = None) -> None:
     chosen = [s for s in table if names is None or s.name in names]
     for stage in chosen:  # before any work: a stage that writes tables cannot run --as-of
         for ref in stage.outputs:
-            if not ref.startswith(EXPORTS_PREFIX) and ref != HISTORY_DIR:
+            if is_table(ref):
                 run.store.check_writable(ref)
     log.info("run %s: %s tables in %s", run.run_id, run.store.format, run.cfg.output.path)
+    recorded = reuse.recorded_inputs(run.store) if run.store.as_of is None else {}
+    records = dict(recorded)
+    origins: dict[str, str] = {}  # table -> fingerprint of the stage that gave it in this run
     for stage in chosen:
         number = f"{table.index(stage) + 1}/{len(table)}"
-        log.info("stage %s %s …", number, stage.name)
         started = time.perf_counter()
+        fingerprint = _fingerprint(run, stage, origins)
+        if fingerprint is not None:
+            origins.update({ref: fingerprint for ref in stage.outputs if is_table(ref)})
+        kept = reuse.kept_since(run.store, stage, recorded.get(stage.name), fingerprint)
+        if kept is not None:
+            log.info("stage %s %s kept as run %s wrote it: its inputs, settings and code are "
+                     "unchanged (%.1f s to check)", number, stage.name, kept,
+                     time.perf_counter() - started)
+            continue
+        log.info("stage %s %s …", number, stage.name)
         notes = run_stage(run, stage)
+        records.pop(stage.name, None)
+        if fingerprint is not None:
+            records[stage.name] = reuse.Recorded(fingerprint, run.run_id)
         log.info("stage %s %s done in %.1f s%s", number, stage.name,
                  time.perf_counter() - started, f": {', '.join(notes)}" if notes else "")
+    if records != recorded:
+        run.save(STAGE_INPUTS, reuse.records_table(run.spark, records))
+
+
+def _fingerprint(run: Run, stage: Stage, origins: dict[str, str]) -> str | None:
+    """The stage's fingerprint when it is reusable and the run may reuse (pipeline.reuse)."""
+    if not stage.reusable or not run.cfg.output.reuse_unchanged or run.store.format != "delta":
+        return None
+    return reuse.stage_fingerprint(run.spark, run.store, run.cfg.inputs, stage,
+                                   {name: run.param(name) for name in stage.params}, origins)

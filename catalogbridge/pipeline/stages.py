@@ -16,7 +16,8 @@ Datasets named in `inputs` and `outputs`:
 - `exports/decision_charts`: the decision tables, three PNGs per insured region.
 `exports` lists the tables a stage publishes as Excel-friendly CSV, in the given order.
 `params` are node keywords the run serves: a conf section, `spark`, `run_id`, `table_format`,
-or `charts` (output.charts).
+or `charts` (output.charts). A `reusable` stage keeps its tables when nothing it reads
+changed (`catalogbridge.pipeline.reuse`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ from catalogbridge.pipeline import nodes
 from catalogbridge.quality.reconciliation import check_reconciliation
 from catalogbridge.transforms.cleaning import clean_rows, quarantined_rows
 
+EXPORTS_PREFIX = "exports/"
+HISTORY_DIR = "quality_history"
+
+
+def is_table(ref: str) -> bool:
+    """Whether a dataset name of the stage table names a table (or view) under output.path."""
+    return not ref.startswith((EXPORTS_PREFIX, "input:", "previous:")) and \
+        ref not in (HISTORY_DIR, "supervision_limits")
+
 
 @dataclass(frozen=True)
 class CsvExport:
@@ -78,6 +88,7 @@ class Stage:
     exports: tuple[CsvExport, ...] = ()
     checks: Mapping[str, Callable[[Any], None]] | None = None  # table -> check of what was written
     partition_by: Mapping[str, tuple[str, ...]] | None = None  # table -> partition columns
+    reusable: bool = False  # tables kept when nothing it reads changed (pipeline.reuse)
 
     @property
     def summary(self) -> str:
@@ -99,10 +110,10 @@ VIEWS: Mapping[str, View] = {
 
 STAGES: tuple[Stage, ...] = (
     Stage("ingest_national", nodes.ingest_national, {"raw": "input:national_items"},
-          (NATIONAL_ITEMS,), params=("inputs",)),
+          (NATIONAL_ITEMS,), params=("inputs",), reusable=True),
     Stage("map_catalogs", nodes.map_catalogs,
           {"raw": "input:catalogs", "national": NATIONAL_ITEMS}, (CATALOG_MAPPING,),
-          params=("spark", "run_id", "inputs", "matching", "analysis")),
+          params=("spark", "run_id", "inputs", "matching", "analysis"), reusable=True),
     Stage("clean_settlements", nodes.clean_settlements,
           {"source": "input:settlements", "stored": f"previous:{SETTLEMENT_ROWS}",
            "delivered": f"previous:{SETTLEMENT_DELIVERIES}", "mapping": CATALOG_MAPPING,

@@ -8,13 +8,14 @@ chart never shows missing-glyph boxes.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import matplotlib
 
@@ -25,8 +26,10 @@ from fontTools.ttLib import TTCollection, TTFont
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
 from pyspark.sql import DataFrame
 
+from catalogbridge import labels
 from catalogbridge.labels import region_label
 from catalogbridge.names import INSURED, TREATMENT
 
@@ -126,13 +129,62 @@ def chart_texts(schemes: pd.DataFrame, insured: str, treatment: str) -> Iterable
 ChartJob = tuple[pd.DataFrame, str, str, str | None, str]  # rows, insured, treatment, font, path
 
 
-def render_scheme_chart(job: ChartJob) -> int:
-    """Draw one pair's chart and write it as PNG (a top-level function, so workers can run it)."""
-    rows, insured, treatment, font_path, path = job
-    fig = scheme_chart(rows, insured, treatment, font_path)
-    fig.savefig(path, dpi=120)
+class ChartCount(NamedTuple):
+    drawn: int
+    unchanged: int  # already in place, drawn from the same rows by the same code
+
+    @property
+    def total(self) -> int:
+        return self.drawn + self.unchanged
+
+
+SOURCE_KEY = "catalogbridge-source"  # PNG text chunk: what the chart was drawn from
+
+
+@functools.cache
+def _drawing_code() -> str:
+    """A digest of the code that draws charts (this package, the labels, matplotlib)."""
+    digest = hashlib.sha256(matplotlib.__version__.encode())
+    for file in (*sorted(Path(__file__).parent.glob("*.py")), Path(labels.__file__)):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def chart_source(frames: Iterable[pd.DataFrame], *details: object) -> str:
+    """A digest of what a chart is drawn from: its rows, the rest of its inputs (regions,
+    font) and the drawing code. A chart whose file carries the same digest is not redrawn:
+    a monthly run redraws only the pairs and regions whose numbers moved."""
+    digest = hashlib.sha256(_drawing_code().encode())
+    for frame in frames:
+        digest.update(repr(list(frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(repr(details).encode())
+    return digest.hexdigest()[:32]
+
+
+def is_current(path: str | Path, source: str) -> bool:
+    """Whether the chart at `path` was drawn from `source` (`chart_source`)."""
+    try:
+        with Image.open(path) as image:
+            return bool(image.text.get(SOURCE_KEY) == source)  # type: ignore[attr-defined]
+    except (OSError, ValueError):
+        return False
+
+
+def save_chart(fig: Figure, path: str | Path, source: str) -> None:
+    fig.savefig(path, dpi=120, metadata={SOURCE_KEY: source})
     plt.close(fig)
-    return 1
+
+
+def render_scheme_chart(job: ChartJob) -> ChartCount:
+    """Draw one pair's chart and write it as PNG unless it is current (a top-level
+    function, so workers can run it)."""
+    rows, insured, treatment, font_path, path = job
+    source = chart_source([rows], insured, treatment, font_path)
+    if is_current(path, source):
+        return ChartCount(0, 1)
+    save_chart(scheme_chart(rows, insured, treatment, font_path), path, source)
+    return ChartCount(1, 0)
 
 
 CHART_BATCH = 512  # charts drawn per batch: the driver holds one batch of scheme rows at a time
@@ -154,21 +206,22 @@ def scheme_chart_jobs(schemes: DataFrame, charts_dir: Path, font: str | None) ->
 Job = TypeVar("Job")
 
 
-def render_in_batches(jobs: Iterable[Job], render: Callable[[Job], int], workers: int) -> int:
+def render_in_batches(jobs: Iterable[Job], render: Callable[[Job], ChartCount],
+                      workers: int) -> ChartCount:
     """Render jobs in batches of `CHART_BATCH` (the driver holds one batch of rows);
     matplotlib is single-threaded, so batches go to processes, except a batch too small to
-    repay starting them. `render` returns the files it wrote."""
-    pending, drawn = iter(jobs), 0
+    repay starting them. `render` counts the files it drew and those already current."""
+    pending, drawn, unchanged = iter(jobs), 0, 0
     context = multiprocessing.get_context("spawn")  # never fork a process that holds a JVM link
     with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=context) as pool:
         while batch := list(itertools.islice(pending, CHART_BATCH)):
             inline = workers <= 1 or len(batch) < 4 * workers
-            drawn += sum(map(render, batch) if inline
-                         else pool.map(render, batch, chunksize=8))
-    return drawn
+            for count in map(render, batch) if inline else pool.map(render, batch, chunksize=8):
+                drawn, unchanged = drawn + count.drawn, unchanged + count.unchanged
+    return ChartCount(drawn, unchanged)
 
 
-def write_scheme_charts(schemes: DataFrame, charts_dir: Path, workers: int) -> int:
+def write_scheme_charts(schemes: DataFrame, charts_dir: Path, workers: int) -> ChartCount:
     """Figure 1 for every pair in `schemes`."""
     charts_dir.mkdir(parents=True, exist_ok=True)
     jobs = scheme_chart_jobs(schemes, charts_dir, find_cjk_font())

@@ -29,7 +29,14 @@ from pyspark.sql import functions as F
 from catalogbridge.decisions.impact import INSURED_UNIT
 from catalogbridge.labels import region_label
 from catalogbridge.names import INSURED
-from catalogbridge.reporting.charts import find_cjk_font, render_in_batches
+from catalogbridge.reporting.charts import (
+    ChartCount,
+    chart_source,
+    find_cjk_font,
+    is_current,
+    render_in_batches,
+    save_chart,
+)
 
 WAN = 10_000  # charts show money in 万元
 _ZH = {
@@ -265,22 +272,26 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 RegionJob = tuple[str, dict[str, pd.DataFrame], str | None, str]  # insured, tables, font, dir
 
 
-def render_region(job: RegionJob) -> int:
-    """Draw one region's charts that have rows and write them as PNG; how many were written.
+def render_region(job: RegionJob) -> ChartCount:
+    """Draw one region's charts that have rows and are not current, and write them as PNG.
     A top-level function, so pool workers can run it."""
     insured, t, font, charts_dir = job
-    charts: dict[str, tuple[pd.DataFrame, Callable[[], Figure]]] = {
-        "tornado": (t["sensitivity"], lambda: tornado_chart(t["sensitivity"], insured, font)),
-        "frontier": (t["frontier"], lambda: frontier_chart(t["frontier"], t["schemes"], insured, font)),
-        "budget": (t["impact"], lambda: fan_chart(t["impact"], insured, font))}
-    written = 0
-    for kind, (rows, draw) in charts.items():
-        if not rows.empty:
-            fig = draw()
-            fig.savefig(Path(charts_dir) / f"{kind}_{insured}.png", dpi=120)
-            plt.close(fig)
-            written += 1
-    return written
+    charts: dict[str, tuple[list[pd.DataFrame], Callable[[], Figure]]] = {
+        "tornado": ([t["sensitivity"]], lambda: tornado_chart(t["sensitivity"], insured, font)),
+        "frontier": ([t["frontier"], t["schemes"]],
+                     lambda: frontier_chart(t["frontier"], t["schemes"], insured, font)),
+        "budget": ([t["impact"]], lambda: fan_chart(t["impact"], insured, font))}
+    drawn = unchanged = 0
+    for kind, (frames, draw) in charts.items():
+        if frames[0].empty:
+            continue
+        path, source = Path(charts_dir) / f"{kind}_{insured}.png", chart_source(frames, insured, font)
+        if is_current(path, source):
+            unchanged += 1
+        else:
+            save_chart(draw(), path, source)
+            drawn += 1
+    return ChartCount(drawn, unchanged)
 
 
 def _no_rows(name: str) -> pd.DataFrame:
@@ -315,9 +326,8 @@ class DecisionCharts(NamedTuple):
     schemes: DataFrame
 
 
-def write_decision_charts(tables: DecisionCharts, charts_dir: Path, workers: int) -> int:
-    """Tornado, frontier and fan chart of every insured region (scheme 1 for tornado and fan);
-    the number of PNG files written."""
+def write_decision_charts(tables: DecisionCharts, charts_dir: Path, workers: int) -> ChartCount:
+    """Tornado, frontier and fan chart of every insured region (scheme 1 for tornado and fan)."""
     charts_dir.mkdir(parents=True, exist_ok=True)
     known = F.col(INSURED).isNotNull()
     insured = (F.col("unit") == INSURED_UNIT) & known
