@@ -17,7 +17,8 @@ OURS = ("catalogbridge", "udfs", "jobs", "synth")
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("catalogbridge.names", "catalogbridge.settings"),          # leaves: import nothing of ours
     ("udfs",),                                                  # pure matcher core + wrappers
-    ("catalogbridge.columns", "catalogbridge.labels"),          # column helpers, code labels
+    ("catalogbridge.columns", "catalogbridge.labels",           # column helpers, code labels,
+     "catalogbridge.privacy"),                                  # pseudonyms, disclosure control
     ("catalogbridge.io",),                                      # readers, store, session, exports
     ("catalogbridge.transforms", "catalogbridge.matching", "catalogbridge.quality"),  # domain
     ("catalogbridge.decisions",),                               # per region and group
