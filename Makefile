@@ -38,7 +38,12 @@ setup: $(STAMP) system jars ## Create .venv with all dependencies, Java, a CJK f
 data: setup ## Generate the national demo data set into data/demo
 	$(BIN)/python -m synth --out data/demo --rows $(DEMO_ROWS)
 
-run: data ## Set up, generate demo data and run the whole pipeline locally
+DEMO_KEY := .keys/demo.key
+$(DEMO_KEY): | $(STAMP)
+	@mkdir -p $(dir $@) && umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+	@echo "created $@: a DEMO pseudonymisation key for the generated data; real data needs a key of its own (conf/base.yaml, privacy)"
+
+run: data $(DEMO_KEY) ## Set up, generate demo data and run the whole pipeline locally
 	$(BIN)/python -m jobs.run_pipeline --conf $(CONF)
 
 test: setup ## Run the test suite (without the slow tests)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,8 @@ def spark_item_stats(data: Path, tables: Path, out: Path, *,
     `rank_all`: the plain plan, ranking every row by serial number instead of only the rows
     whose serial repeats (see `plain_tagged_rows`).
     """
+    from bench_pipeline import BENCH_KEY, KEY_ENV
+
     from catalogbridge.io.session import DEFAULT_CONF
     from catalogbridge.names import CATALOG_MAPPING, NATIONAL_ITEMS, SETTLEMENT_ROWS
     from catalogbridge.pipeline.config import load_config
@@ -90,6 +93,7 @@ def spark_item_stats(data: Path, tables: Path, out: Path, *,
     from catalogbridge.transforms.cleaning import clean_rows, settlement_rows
     from catalogbridge.transforms.statistics import item_stats
 
+    os.environ.setdefault(KEY_ENV, BENCH_KEY)  # generated data: the benchmarks' own key
     cfg = load_config(ROOT / "conf" / "local.yaml", [
         f"inputs.settlements.path={data / 'settlements'}", f"output.path={tables}",
         "run_id=bench"])
@@ -175,7 +179,7 @@ judged AS (
 kept AS (
   SELECT *, row_number() OVER (
     PARTITION BY feedetl_sn
-    ORDER BY dropped, t, setl_id, mdtrt_id, medins_list_codg, fee, filename) AS copy
+    ORDER BY dropped, t, medins_list_codg, fee, filename) AS copy
   FROM judged
 )
 SELECT p AS insured_admdvs, tr AS treatment_admdvs, national_code,

@@ -7,6 +7,8 @@ truth. A test that needs a failure or a second run works on a copy (`copy_case`)
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,9 +19,22 @@ from pyspark.sql import DataFrame, SparkSession
 
 from catalogbridge.io.session import SparkSettings, get_spark
 from catalogbridge.pipeline.runner import read_table
+from catalogbridge.privacy.pseudonyms import Pseudonymiser, pseudonym
+from catalogbridge.privacy.settings import IDENTIFIERS
 from jobs import run_pipeline
 from synth.cli import main as generate
 from tests.cases import write_inputs
+
+# Generated data only. Set before any run (and inherited by the runs a test starts as
+# subprocesses: the cluster and fault tests).
+TEST_KEY = "test-key-for-generated-data-only-0123456789abcdef"
+os.environ["CATALOGBRIDGE_KEY"] = TEST_KEY
+TEST_PSEUDONYMS = Pseudonymiser(IDENTIFIERS, TEST_KEY.encode())
+
+
+def pseudonym_of(value: str) -> str:
+    """What a run of the tests stores for the identifier `value`."""
+    return pseudonym(TEST_KEY.encode(), value, TEST_PSEUDONYMS.length)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 NHSA = SHARED / "data" / "nhsa"
@@ -90,7 +105,17 @@ def national_case(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory)
         "--set", f"inputs.settlements.path={data / 'settlements'}",
         "--set", f"output.path={root / 'out'}", "--set", "output.charts=false",
     ])
-    assert run_pipeline.main(case.args) == 0
+    log_file = logging.FileHandler(root / "run.log", encoding="utf-8")  # scanned for identifiers
+    ours = logging.getLogger("catalogbridge")
+    level = ours.level
+    ours.setLevel(logging.INFO)
+    ours.addHandler(log_file)
+    try:
+        assert run_pipeline.main(case.args) == 0
+    finally:
+        ours.removeHandler(log_file)
+        ours.setLevel(level)
+        log_file.close()
     return case
 
 

@@ -12,6 +12,7 @@ from catalogbridge.io.deliveries import SettlementSource, delivery_month
 from catalogbridge.io.readers import InputError, InputSpec
 from catalogbridge.io.store import OutputSettings, PartitionReplace, TableStore
 from tests.cases import HEADER
+from tests.conftest import TEST_PSEUDONYMS, pseudonym_of
 
 
 @pytest.mark.parametrize(("path", "month"), [
@@ -38,16 +39,16 @@ def test_listing_assigns_months_skips_hidden_files_and_numbers_rows(
         (folder / "part.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     (tmp_path / "2023-01" / "_SUCCESS").write_text("")
     (tmp_path / ".part.csv.crc").write_text("")
-    source = SettlementSource.open(spark, InputSpec(path=str(tmp_path), format="csv"))
+    source = SettlementSource.open(spark, InputSpec(path=str(tmp_path), format="csv"), TEST_PSEUDONYMS)
     assert [(Path(f.path).parent.name, f.month) for f in source.files] == [
         ("2023-01", "2023-01"), ("2023-02", "2023-02")]
     got = source.read({"2023-02"}).select("feedetl_sn", "settlement_month", "_split_record")
-    expected = spark.createDataFrame([("02-0", "2023-02", 0), ("02-1", "2023-02", 1),
-                                      ("02-2", "2023-02", 2)],
+    expected = spark.createDataFrame([(pseudonym_of(f"02-{i}"), "2023-02", i) for i in range(3)],
                                      "feedetl_sn string, settlement_month string, _split_record long")
     assert_df_equality(got, expected, ignore_nullable=True)
     with pytest.raises(InputError, match="no csv files"):
-        SettlementSource.open(spark, InputSpec(path=str(tmp_path / "none"), format="csv"))
+        SettlementSource.open(spark, InputSpec(path=str(tmp_path / "none"), format="csv"),
+                              TEST_PSEUDONYMS)
 
 
 @pytest.mark.parametrize("table_format", ["delta", "parquet"])

@@ -22,7 +22,7 @@ from pyspark.sql.types import (
 )
 
 from tests.cases import N1, N2, N3, N4, N5, N6, settlement_lines
-from tests.conftest import Case
+from tests.conftest import Case, pseudonym_of
 
 d = Decimal
 
@@ -81,7 +81,8 @@ def test_clean_rows_whole_table(spark: SparkSession, two_provinces: Case):
         row = dict(zip(fields, line.split(","), strict=True))
         raw.setdefault(row["feedetl_sn"], row)  # the re-sent copy of line 1 is identical
     expected_rows = [
-        (sn, raw[sn]["setl_id"], raw[sn]["mdtrt_id"], raw[sn]["psn_no"], raw[sn]["insuplc_admdvs"],
+        (*(pseudonym_of(raw[sn][c]) for c in ("feedetl_sn", "setl_id", "mdtrt_id", "psn_no")),
+         raw[sn]["insuplc_admdvs"],
          raw[sn]["mdtrtarea_admvs"], "21", raw[sn]["medins_list_codg"], raw[sn]["medins_list_name"],
          d(raw[sn]["det_item_fee_sumamt"]).quantize(d("0.01")), raw[sn]["fee_ocur_time"],
          raw[sn]["med_list_codg"] or None, "settlements.csv", insured, treatment, billing, code,
@@ -224,9 +225,10 @@ def test_every_row_is_clean_or_quarantined_with_its_reason(spark: SparkSession,
     # serial 1 the later one is the duplicate.
     row = {sn: n for n, sn in enumerate(serials, start=1)}
     expected = spark.createDataFrame(
-        [("17", "fee_not_positive", row["17"]), ("18", "missing_item_code", row["18"]),
-         ("1", "duplicate_feedetl_sn", row["1"]), ("19", "out_of_period", row["19"]),
-         ("20", "unknown_region", row["20"])], "feedetl_sn string, reason string, source_row long")
+        [(pseudonym_of(sn), reason, row[sn]) for sn, reason in (
+            ("17", "fee_not_positive"), ("18", "missing_item_code"), ("1", "duplicate_feedetl_sn"),
+            ("19", "out_of_period"), ("20", "unknown_region"))],
+        "feedetl_sn string, reason string, source_row long")
     assert serials.count("1") == 2 and row["1"] > serials.index("1") + 1
     assert_df_equality(quarantine, expected, ignore_row_order=True, ignore_nullable=True)
 

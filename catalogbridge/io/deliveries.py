@@ -21,6 +21,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 from catalogbridge.io.contracts import SETTLEMENTS
 from catalogbridge.io.readers import EXTENSIONS, InputError, InputSpec, read_input, resolve_input_format
 from catalogbridge.names import MONTH, SOURCE_FILE
+from catalogbridge.privacy.pseudonyms import Pseudonymiser
 
 _MONTH = re.compile(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(?:0[1-9]|[12]\d|3[01]))?(?!\d)")
 
@@ -97,16 +98,26 @@ def _delivered(status: Any, base: Any, fmt: str) -> list[DeliveredFile]:
 
 @dataclass(frozen=True)
 class SettlementSource:
-    """The settlement files of this run, readable month by month."""
+    """The settlement files of this run, readable month by month; identifiers come out as
+    keyed pseudonyms, so no raw one reaches a table, a staging area or a log."""
 
     spark: SparkSession
     spec: InputSpec
     files: tuple[DeliveredFile, ...]
+    pseudonyms: Pseudonymiser
 
     @classmethod
-    def open(cls, spark: SparkSession, spec: InputSpec) -> SettlementSource:
+    def open(cls, spark: SparkSession, spec: InputSpec,
+             pseudonyms: Pseudonymiser) -> SettlementSource:
+        known = SETTLEMENTS.columns
+        unknown = [c for c in pseudonyms.columns if c not in known]
+        if unknown:
+            raise InputError(
+                f"privacy.pseudonymise lists {', '.join(unknown)}, which settlement rows do not "
+                f"have (their columns: {', '.join(known)}); remove it, or map your header to a "
+                "contract column with inputs.settlements.columns")
         fmt = resolve_input_format(spec, SETTLEMENTS.name)
-        return cls(spark, spec, tuple(list_deliveries(spark, spec, fmt)))
+        return cls(spark, spec, tuple(list_deliveries(spark, spec, fmt)), pseudonyms)
 
     @property
     def months(self) -> set[str | None]:
@@ -124,7 +135,8 @@ class SettlementSource:
             raise InputError(f"inputs.settlements ({self.spec.path}): no file of month(s) "
                              f"{sorted(str(m) for m in months or ())}")
         rows = read_input(self.spark, self.spec, SETTLEMENTS, files=[f.path for f in chosen])
-        return rows.withColumn(MONTH, month_of_file(F.col(SOURCE_FILE), chosen))
+        return self.pseudonyms.apply(rows, self.spark) \
+            .withColumn(MONTH, month_of_file(F.col(SOURCE_FILE), chosen))
 
 
 def month_of_file(path: Column, files: list[DeliveredFile]) -> Column:

@@ -16,6 +16,7 @@ from catalogbridge.io.readers import InputsSettings
 from catalogbridge.io.session import SparkSettings
 from catalogbridge.io.store import OutputSettings
 from catalogbridge.matching.settings import MatchingSettings
+from catalogbridge.privacy.settings import PrivacySettings
 from catalogbridge.quality.rules import QualitySettings
 from catalogbridge.settings import load_settings, settings_from_dict
 from catalogbridge.transforms.cleaning import AnalysisSettings
@@ -33,6 +34,7 @@ class PipelineConfig:
     scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
     decision: DecisionSettings = field(default_factory=DecisionSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     spark: SparkSettings = field(default_factory=SparkSettings)
     run_id: str | None = None
 

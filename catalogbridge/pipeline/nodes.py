@@ -186,6 +186,7 @@ def clean_settlements(*, source: SettlementSource, stored: DataFrame | None,
     tagging = tagging_fingerprint({
         "version": TAGGING_VERSION, "analysis": asdict(analysis), "rules": severities,
         "input": asdict(source.spec), "split_bytes": spark.conf.get(SPLIT_BYTES),
+        "pseudonyms": source.pseudonyms.fingerprint,
         "mapping": content_hash(mapping, ["catalog_region", "local_code", "national_code"]),
         "national": content_hash(national, ["national_code"]),
         "limits": None if limits is None else content_hash(limits, list(limits.columns)),

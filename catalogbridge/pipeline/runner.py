@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 from catalogbridge.io.contracts import CATALOGS, NATIONAL_ITEMS, SETTLEMENTS
 from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.exports import export_csv, write_json, write_text
-from catalogbridge.io.readers import read_input
+from catalogbridge.io.readers import InputError, read_input
 from catalogbridge.io.session import get_spark
 from catalogbridge.io.store import PartitionReplace, TableStore
 from catalogbridge.names import STAGE_INPUTS
@@ -31,13 +31,16 @@ from catalogbridge.pipeline import reuse
 from catalogbridge.pipeline import stages as stage_table
 from catalogbridge.pipeline.config import PipelineConfig
 from catalogbridge.pipeline.stages import EXPORTS_PREFIX, HISTORY_DIR, Stage, is_table
+from catalogbridge.privacy.pseudonyms import Pseudonymiser
 from catalogbridge.quality.rules import load_supervision_limits
 from catalogbridge.reporting.charts import write_scheme_charts
 from catalogbridge.reporting.decision_charts import write_decision_charts
+from catalogbridge.settings import SettingError
 
 log = logging.getLogger("catalogbridge")
 
 CONTRACTS = {c.name: c for c in (NATIONAL_ITEMS, CATALOGS, SETTLEMENTS)}
+SETTLEMENT_FILES = "input:settlements"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Run:
     run_id: str
     documents: dict[Path, dict[str, Any]] = field(default_factory=dict)  # JSON written
     sources: dict[str, SettlementSource] = field(default_factory=dict)  # listed once per run
+    keys: dict[str, Pseudonymiser] = field(default_factory=dict)  # loaded once per run
 
     @classmethod
     def start(cls, cfg: PipelineConfig, as_of: str | None = None) -> Run:
@@ -73,10 +77,20 @@ class Run:
             write_json({**document, "table_versions": dict(sorted(self.store.versions.items())),
                         "as_of": self.store.as_of}, path)
 
+    def pseudonymiser(self) -> Pseudonymiser:
+        """How identifiers become pseudonyms; without a usable key the run stops here."""
+        if "privacy" not in self.keys:
+            try:
+                self.keys["privacy"] = self.cfg.privacy.pseudonymiser()
+            except SettingError as exc:
+                raise InputError(f"privacy.{exc}") from None
+        return self.keys["privacy"]
+
     def load(self, ref: str) -> Any:
-        if ref == "input:settlements":
+        if ref == SETTLEMENT_FILES:
             if ref not in self.sources:
-                self.sources[ref] = SettlementSource.open(self.spark, self.cfg.inputs.settlements)
+                self.sources[ref] = SettlementSource.open(
+                    self.spark, self.cfg.inputs.settlements, self.pseudonymiser())
             return self.sources[ref]
         if ref.startswith("input:"):
             name = ref.removeprefix("input:")
@@ -169,10 +183,12 @@ def run_stages(run: Run, names: Sequence[str] | None = None) -> None:
     """Run the named stages (all by default) in table order, one progress line each way."""
     table = stage_table.STAGES
     chosen = [s for s in table if names is None or s.name in names]
-    for stage in chosen:  # before any work: a stage that writes tables cannot run --as-of
-        for ref in stage.outputs:
+    for stage in chosen:  # before any work: a stage that writes tables cannot run --as-of,
+        for ref in stage.outputs:  # and one that reads settlement files needs the key
             if is_table(ref):
                 run.store.check_writable(ref)
+        if SETTLEMENT_FILES in stage.inputs.values():
+            run.pseudonymiser()
     log.info("run %s: %s tables in %s", run.run_id, run.store.format, run.cfg.output.path)
     recorded = reuse.recorded_inputs(run.store) if run.store.as_of is None else {}
     records = dict(recorded)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -56,3 +57,22 @@ def pseudonymised(rows: DataFrame, *, columns: Sequence[str], key: bytes, length
     replaced = {c: F.when(F.trim(F.col(c)) == "", F.col(c)).otherwise(
         hmac_hex(F.col(c), F.col(_INNER), F.col(_OUTER), length)) for c in columns}
     return keyed.withColumns(replaced).drop(_INNER, _OUTER)
+
+
+@dataclass(frozen=True)
+class Pseudonymiser:
+    """The columns to replace and the key (kept out of repr, so out of logs and errors)."""
+
+    columns: tuple[str, ...]
+    key: bytes = field(repr=False)
+    length: int = 32
+
+    def apply(self, rows: DataFrame, spark: SparkSession) -> DataFrame:
+        return pseudonymised(rows, columns=self.columns, key=self.key, length=self.length,
+                             spark=spark)
+
+    @property
+    def fingerprint(self) -> dict[str, object]:
+        """What decides the pseudonyms, for the tagging fingerprint (a new key tags every
+        month again), without the key."""
+        return {"columns": list(self.columns), "length": self.length, "key": key_check(self.key)}

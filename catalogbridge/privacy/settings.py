@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalogbridge.privacy.pseudonyms import Pseudonymiser
 from catalogbridge.settings import SettingError
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class PrivacySettings:
     `key_file`; it is never part of the conf, so a conf file can be shared.
     """
 
-    pseudonymise: tuple[str, ...] = IDENTIFIERS  # settlement columns replaced at ingest
+    pseudonymise: list[str] = field(default_factory=lambda: list(IDENTIFIERS))  # replaced at ingest
     key_env: str = "CATALOGBRIDGE_KEY"
     key_file: str | None = None
     pseudonym_length: int = 32  # hex digits kept of the 64 of HMAC-SHA256 (128 bits)
@@ -38,6 +39,9 @@ class PrivacySettings:
         if not self.key_env:
             raise SettingError("key_env", "is empty; name the environment variable that "
                                "holds the key (default CATALOGBRIDGE_KEY)")
+
+    def pseudonymiser(self) -> Pseudonymiser:
+        return Pseudonymiser(tuple(self.pseudonymise), self.key(), self.pseudonym_length)
 
     def key(self) -> bytes:
         """The key's bytes; a missing or short key stops the run with how to make one."""

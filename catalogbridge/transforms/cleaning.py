@@ -54,12 +54,13 @@ from catalogbridge.names import (
     TIME,
     UNKNOWN_REGION,
 )
+from catalogbridge.privacy.settings import IDENTIFIERS
 from catalogbridge.settings import SettingError, check_choice
 
 REGION_LEVELS = ("province", "city")
 # Part of every stored row's tagging fingerprint: raise it when a change to this module
 # changes the tags of rows already stored, so incremental runs tag every month again.
-TAGGING_VERSION = 2
+TAGGING_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def duplicate_target(severities: dict[str, str]) -> str | None:
     return None if severity is None else "reasons" if severity == DROP else "flags"
 
 
-_DUPLICATE_ORDER = (TIME, "setl_id", "mdtrt_id", "medins_list_codg", FEE, SOURCE_FILE)
+# Identifiers are pseudonyms (catalogbridge.privacy), whose order changes with the key, so
+# they take no part in choosing the kept copy: a new key must not change any result.
+_DUPLICATE_ORDER = (TIME, "medins_list_codg", FEE, SOURCE_FILE)
 
 
 def duplicate_ties(settlements: DataFrame) -> list[str]:
@@ -214,7 +217,7 @@ def duplicate_ties(settlements: DataFrame) -> list[str]:
     Computed from the rows as read (contract and lineage columns), which the stored
     settlement rows also carry, so rows tagged in an earlier run rank the same way.
     """
-    skip = {*_DUPLICATE_ORDER, SERIAL, MONTH, SOURCE_SPLIT, SPLIT_RECORD}
+    skip = {*_DUPLICATE_ORDER, *IDENTIFIERS, MONTH, SOURCE_SPLIT, SPLIT_RECORD}
     data = [c for c in settlements.columns if c not in skip and not c.endswith(RAW_SUFFIX)
             and not isinstance(settlements.schema[c].dataType, ArrayType)]
     return [*data, SOURCE_SPLIT, SPLIT_RECORD]
