@@ -31,6 +31,13 @@ BUDGET_SENSITIVITY = "budget_sensitivity"  # tornado: swing of the fund impact p
 BUDGET_FRONTIER = "budget_frontier"  # budget-optimal selection per unit and cap
 OPTIMAL_ITEMS = "optimal_items"
 SCHEME_COMPARISON = "scheme_comparison"  # optimal set at each threshold scheme's spend
+# Disclosure control (catalogbridge.publication): the hidden cells of every insured region,
+# the published (suppressed) copies of the tables users receive, and what was hidden.
+DISCLOSURE_CELLS = "disclosure_cells"
+PUBLISHED_TABLES = {table: f"published_{table}" for table in (
+    DISCREPANT_ITEMS, CLASS_SUMMARY, SCENARIO_RESULTS, INSURED_DECISIONS, INSURED_SCENARIOS)}
+SUPPRESSION_LOG = "suppression_log"
+PRIMARY, COMPLEMENTARY = "primary", "complementary"
 STAGE_INPUTS = "stage_inputs"  # fingerprint of what each reusable stage read, and the run
 
 # Settlement columns (NHSA field names) that several modules read.

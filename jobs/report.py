@@ -1,4 +1,4 @@
-"""Stage: Excel-friendly CSV exports, one scheme chart per pair, and a run summary."""
+"""Stage: the published Figure 1 chart per pair, the decision charts and the run summary."""
 
 from catalogbridge.pipeline.cli import stage_main
 

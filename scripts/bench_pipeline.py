@@ -41,7 +41,7 @@ STAGE_LINE = re.compile(r"stage \d+/\d+ (\w+) done in ([\d.]+) s")  # catalogbri
 COMMIT_LINE = re.compile(r"tables committed in ([\d.]+) s")  # catalogbridge.pipeline.cli
 LAST_MONTH = "2023-12"  # the month the incremental case adds
 COMPARED_EXPORTS = ("discrepant_items.csv", "scenario_results.csv", "class_summary.csv",
-                    "review_queue.csv")
+                    "internal/review_queue.csv")
 VARIANTS = {  # name -> bench_item_stats.py arguments
     "spark_tuned": ["spark"],
     "spark_defaults": ["spark", "--defaults", "spark"],

@@ -118,4 +118,7 @@ def write_inputs(root: Path, *, shuffled: bool = False) -> list[str]:
         "--set", "inputs.settlements.format=csv",
         "--set", f"output.path={root / 'out'}",
         "--set", "scenario.thresholds=[0, 2, 3]",
+        # Hand-computed expectations of a few visits: published as they are (min_cell 1);
+        # suppression is tested on the national case (tests/test_publication.py).
+        "--set", "privacy.min_cell=1",
     ]

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("catalogbridge.io",),                                      # readers, store, session, exports
     ("catalogbridge.transforms", "catalogbridge.matching", "catalogbridge.quality"),  # domain
     ("catalogbridge.decisions",),                               # per region and group
+    ("catalogbridge.publication",),                             # published tables, suppression
     ("catalogbridge.reporting",),                               # charts, summaries
     ("catalogbridge.pipeline",),                                # config, nodes, stage table, runner
     ("jobs",),                                                  # command lines
@@ -124,7 +125,7 @@ def test_the_checks_catch_what_they_guard_against() -> None:
              "catalogbridge.transforms.cleaning": {"catalogbridge.matching.catalog"},  # sibling
              "catalogbridge.matching.catalog": {"catalogbridge.matching.review", "udfs.matching"}}
     assert layer_violations(graph) == [
-        "catalogbridge.io.store (layer 3) -> catalogbridge.pipeline.nodes (layer 7)",
+        "catalogbridge.io.store (layer 3) -> catalogbridge.pipeline.nodes (layer 8)",
         "catalogbridge.transforms.cleaning (layer 4) -> catalogbridge.matching.catalog (layer 4)"]
     assert import_cycles({"udfs.a": {"udfs.b"}, "udfs.b": {"udfs.c"}, "udfs.c": {"udfs.a"}}) == [
         ["udfs.a", "udfs.b", "udfs.c", "udfs.a"]]

@@ -115,4 +115,5 @@ def test_the_pipeline_budget_with_the_paper_defaults_is_the_added_spend(
     rows = impact.where("fund_impact > 0").collect()
     assert rows and all(r.psa_low <= float(r.fund_impact) <= r.psa_high for r in rows)
     for name in ("budget_impact", "budget_sensitivity", "budget_frontier", "scheme_comparison"):
-        assert (two_provinces.out / "exports" / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+        internal = two_provinces.out / "exports" / "internal"
+        assert (internal / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf"

@@ -56,3 +56,17 @@ def test_a_chart_is_redrawn_only_when_what_it_shows_changes(tmp_path: Path) -> N
     assert render_scheme_chart(other_title) == ChartCount(drawn=1, unchanged=0)
     path.write_bytes(b"not a png")
     assert render_scheme_chart(other_title) == ChartCount(drawn=1, unchanged=0)
+
+
+def test_a_hidden_value_shows_the_mark_and_the_footnote(tmp_path: Path) -> None:
+    published = pd.DataFrame({"scheme": [1, 2, 3], "threshold": [0, 100, 200],
+                              "visits": ["1000", "*", "0"], "added_spend": ["1234567.00", "*", "0.00"]})
+    font = find_cjk_font()
+    fig = scheme_chart(published, "330000", "310000", font_path=font)
+    texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
+    assert "*" in texts, "the hidden bar is marked"
+    assert any(t.startswith("* ") for t in texts), "and the footnote says why"
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [1000.0, 0.0, 0.0]
+    assert "123.46" in texts and not any(t == "nan" for t in texts)
+    fig.savefig(tmp_path / "hidden.png", dpi=120)

@@ -268,7 +268,8 @@ def test_the_pipeline_writes_the_decision_tables_and_summarises_them(
                       ("川渝", "510000")}
     assert {(g["group_name"], g["rule"]) for g in decisions["groups"]} == {
         (name, rule) for name in ("长三角", "京津冀", "川渝") for rule in ("union", "majority")}
-    for name in ("insured_decisions", "insured_scenarios", "group_harmonisation", "group_summary"):
+    for name in ("insured_decisions", "insured_scenarios", "internal/group_harmonisation",
+                 "internal/group_summary"):
         assert (two_provinces.out / "exports" / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
 
 

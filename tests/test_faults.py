@@ -14,6 +14,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from catalogbridge.io import history
+from catalogbridge.pipeline.stages import STAGES
 from jobs import run_pipeline
 from tests.conftest import Case, copy_case
 
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("national_items", "catalog_mapping", "settlement_rows", "settlement_deliveries",
           "reconciliation", "review_queue", "item_stats", "discrepant_items",
           "scenario_results", "class_summary")
-KILL_AT = "stage 7/14 discrepancy"  # settlement rows and item statistics are staged by then
+KILL_AT = f"stage 7/{len(STAGES)} discrepancy"  # settlement rows and item statistics are staged by then
 
 
 def test_driver_killed_midway(spark: SparkSession, two_provinces: Case, tmp_path: Path) -> None:

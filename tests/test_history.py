@@ -15,7 +15,7 @@ from catalogbridge.pipeline.cli import run_main
 from jobs import item_stats, quality_report
 from tests.conftest import Case, copy_case
 
-READ_BY_REPORT = ("catalog_mapping", "discrepant_items", "review_queue", "scenario_results",
+READ_BY_REPORT = ("catalog_mapping", "discrepant_items", "review_queue", "published_scenario_results",
                   "settlement_rows")
 
 

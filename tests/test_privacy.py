@@ -68,7 +68,7 @@ def test_no_export_report_or_log_holds_a_raw_identifier(spark: SparkSession, nat
     files = [p for p in national_case.out.rglob("*") if p.is_file()
              and p.suffix not in (".parquet", ".crc", ".png")] + [national_case.root / "run.log"]
     assert any(p.suffix == ".csv" for p in files) and any(p.name == "quality_report.md" for p in files)
-    assert "stage 14/14" in (national_case.root / "run.log").read_text(encoding="utf-8")
+    assert "stage 15/15" in (national_case.root / "run.log").read_text(encoding="utf-8")
     hits = {str(p.relative_to(national_case.root)): _found(p, raw) for p in files}
     assert {k: v for k, v in hits.items() if v} == {}
     leaked = tmp_path / "leak.csv"  # the scan finds a value where one is written
@@ -80,13 +80,14 @@ def test_a_new_key_gives_new_pseudonyms_and_the_same_results(
         spark: SparkSession, two_provinces: Case, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     case = copy_case(two_provinces, tmp_path)
-    before = {p.name: _export(p) for p in (case.out / "exports").glob("*.csv")}
+    exports = case.out / "exports"  # published and internal
+    before = {str(p.relative_to(exports)): _export(p) for p in exports.rglob("*.csv")}
     old_ids = {r[0] for r in case.table(spark, "settlements_clean").select("psn_no").collect()}
     monkeypatch.setenv("CATALOGBRIDGE_KEY", "another-key-for-generated-data-only-0123456789")
     assert run_pipeline.main([*case.args, "--set", "run_id=rotated"]) == 0
     new_ids = {r[0] for r in case.table(spark, "settlements_clean").select("psn_no").collect()}
     assert len(new_ids) == len(old_ids) and not new_ids & old_ids
-    after = {p.name: _export(p) for p in (case.out / "exports").glob("*.csv")}
+    after = {str(p.relative_to(exports)): _export(p) for p in exports.rglob("*.csv")}
     assert len(before) >= 10 and after.keys() == before.keys()
     assert [name for name in before if not after[name].equals(before[name])] == []
 

@@ -187,16 +187,16 @@ def test_decisions_loop_through_the_stages(spark: SparkSession, tmp_path: Path) 
                  f"inputs.settlements.path={tmp_path / 'settlements.csv'}",
                  "inputs.settlements.format=csv", f"output.path={tmp_path / 'out'}",
                  "run_id=r1"]
+    queue_csv = tmp_path / "out" / "exports" / "internal" / "review_queue.csv"
 
     def run(extra: list[str]) -> pd.DataFrame:
         args = ["--conf", "conf/local.yaml", *[a for o in overrides + extra for a in ("--set", o)]]
         assert run_main(args, "", ["ingest_national", "map_catalogs", "clean_settlements",
                                    "review_queue"]) == 0
-        return pd.read_csv(tmp_path / "out" / "exports" / "review_queue.csv", dtype=str,
-                           encoding="utf-8-sig", keep_default_na=False)
+        return pd.read_csv(queue_csv, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
     queue = run([])
-    assert (tmp_path / "out" / "exports" / "review_queue.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    assert queue_csv.read_bytes()[:3] == b"\xef\xbb\xbf"
     assert queue[["local_code", "fee_at_stake", "candidate_1_code", "candidate_2_code"]] \
         .values.tolist() == [["SH1", "40.00", N1, N2]]
     queue.loc[0, ["action", "candidate", "reviewer", "decided_on"]] = ["accept", "2", "王芳",

@@ -32,7 +32,7 @@ from catalogbridge.decisions.impact import (
 )
 from catalogbridge.decisions.insured import insured_decisions, insured_scenarios
 from catalogbridge.decisions.selection import budget_selection
-from catalogbridge.decisions.settings import DecisionSettings
+from catalogbridge.decisions.settings import THRESHOLD_MEASURES, DecisionSettings
 from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.readers import InputError, InputsSettings
 from catalogbridge.io.session import SPLIT_BYTES
@@ -80,6 +80,9 @@ from catalogbridge.names import (
     SOURCE_FILE,
     STATUS,
 )
+from catalogbridge.privacy.settings import PrivacySettings
+from catalogbridge.publication.cells import SchemeRule
+from catalogbridge.publication.tables import publish
 from catalogbridge.quality.reconciliation import reconciliation
 from catalogbridge.quality.report import (
     build_report,
@@ -362,6 +365,21 @@ def select_within_budget(*, discrepant: DataFrame, decisions: DataFrame,
         log.info("decision.selection.enabled is false: the selection tables are left empty")
         return {name: table.limit(0) for name, table in tables.items()}
     return tables
+
+
+def publish_tables(*, discrepant: DataFrame, classes: DataFrame, pair_schemes: DataFrame,
+                   decisions: DataFrame, insured_schemes: DataFrame, scenario: ScenarioSettings,
+                   decision: DecisionSettings, privacy: PrivacySettings) -> Outputs:
+    """The published copies of the tables users receive: visit counts below privacy.min_cell
+    hidden, with what would reveal them, and the audit passed per insured region."""
+    pair_rule = SchemeRule(tuple(scenario.thresholds), scenario.scope, "visits_treatment")
+    insured_rule = SchemeRule(tuple(decision.thresholds or scenario.thresholds), scenario.scope,
+                              THRESHOLD_MEASURES[decision.threshold_on])
+    tables = {DISCREPANT_ITEMS: discrepant, CLASS_SUMMARY: classes,
+              SCENARIO_RESULTS: pair_schemes, INSURED_DECISIONS: decisions,
+              INSURED_SCENARIOS: insured_schemes}
+    return publish(tables, pair_rule=pair_rule, insured_rule=insured_rule,
+                   min_cell=privacy.min_cell, mark=privacy.mark)
 
 
 def summarise_run(*, schemes: DataFrame, clean: DataFrame, quarantine: DataFrame,

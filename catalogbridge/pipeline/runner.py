@@ -1,7 +1,7 @@
 """Runs stages from the stage table: loads their datasets, calls the node, writes the outputs.
 
 All reading and writing of a run happens here, and so does what the user sees: one line
-when a stage starts (`stage 3/14 clean_settlements …`) and one when it ends, with its time
+when a stage starts (`stage 3/15 clean_settlements …`) and one when it ends, with its time
 and, per output, the rows written (counted while writing, not by another pass over the
 data) and the seconds it took.
 """
@@ -30,7 +30,7 @@ from catalogbridge.names import STAGE_INPUTS
 from catalogbridge.pipeline import reuse
 from catalogbridge.pipeline import stages as stage_table
 from catalogbridge.pipeline.config import PipelineConfig
-from catalogbridge.pipeline.stages import EXPORTS_PREFIX, HISTORY_DIR, Stage, is_table
+from catalogbridge.pipeline.stages import EXPORTS_PREFIX, HISTORY_DIR, INTERNAL_DIR, Stage, is_table
 from catalogbridge.privacy.pseudonyms import Pseudonymiser
 from catalogbridge.quality.rules import load_supervision_limits
 from catalogbridge.reporting.charts import write_scheme_charts
@@ -124,7 +124,8 @@ class Run:
         if ref == "exports/decision_charts":
             if value is None:
                 return None
-            count = write_decision_charts(value, self.exports / "charts", os.cpu_count() or 1)
+            count = write_decision_charts(value, self.exports / INTERNAL_DIR / "charts",
+                                          os.cpu_count() or 1)
             return f"{count.total:,} decision charts ({count.unchanged:,} unchanged)"
         if ref.startswith(EXPORTS_PREFIX):
             target = self.exports / ref.removeprefix(EXPORTS_PREFIX)
@@ -173,7 +174,7 @@ def run_stage(run: Run, stage: Stage) -> list[str]:
     for table, check in (stage.checks or {}).items():
         check(run.store.read(table))
     for export in stage.exports:
-        export_csv(run.store.read(export.table), run.exports / f"{export.table}.csv",
+        export_csv(run.store.read(export.table), run.exports / export.path,
                    staging=run.store.scratch_path(f"exports/{export.table}"), order=export.order)
     run.spark.catalog.clearCache()  # what a node cached lives for its stage only
     return [note for note in notes if note]

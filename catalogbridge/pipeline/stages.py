@@ -13,8 +13,8 @@ Datasets named in `inputs` and `outputs`:
 - `quality_history` (input: the previous run's report; output: this run's, kept);
 - `exports/<file>.json` / `.md`: documents written under `output.exports`;
 - `exports/charts`: scheme rows, one PNG per pair;
-- `exports/decision_charts`: the decision tables, three PNGs per insured region.
-`exports` lists the tables a stage publishes as Excel-friendly CSV, in the given order.
+- `exports/decision_charts`: the decision tables, three PNGs per insured region (internal).
+`exports` lists the tables a stage exports as Excel-friendly CSV, in the given order.
 `params` are node keywords the run serves: a conf section, `spark`, `run_id`, `table_format`,
 or `charts` (output.charts). A `reusable` stage keeps its tables when nothing it reads
 changed (`catalogbridge.pipeline.reuse`).
@@ -35,6 +35,7 @@ from catalogbridge.names import (
     BUDGET_SENSITIVITY,
     CATALOG_MAPPING,
     CLASS_SUMMARY,
+    DISCLOSURE_CELLS,
     DISCREPANT_ITEMS,
     GROUP_HARMONISATION,
     GROUP_SUMMARY,
@@ -47,6 +48,7 @@ from catalogbridge.names import (
     MONTH,
     NATIONAL_ITEMS,
     OPTIMAL_ITEMS,
+    PUBLISHED_TABLES,
     RECONCILIATION,
     REVIEW_QUEUE,
     SCENARIO_RESULTS,
@@ -56,6 +58,7 @@ from catalogbridge.names import (
     SETTLEMENTS_CLEAN,
     SETTLEMENTS_QUARANTINE,
     STATUS,
+    SUPPRESSION_LOG,
     TREATMENT,
 )
 from catalogbridge.pipeline import nodes
@@ -64,6 +67,7 @@ from catalogbridge.transforms.cleaning import clean_rows, quarantined_rows
 
 EXPORTS_PREFIX = "exports/"
 HISTORY_DIR = "quality_history"
+INTERNAL_DIR = "internal"
 
 
 def is_table(ref: str) -> bool:
@@ -74,8 +78,28 @@ def is_table(ref: str) -> bool:
 
 @dataclass(frozen=True)
 class CsvExport:
+    """A table exported as CSV: published (suppressed) files at the top of `output.exports`,
+    exact internal ones under `internal/` for analysts with access to the data."""
+
     table: str
     order: tuple[str, ...] = ()
+    file: str = ""  # the file's name without .csv; default: the table's
+    internal: bool = False
+
+    @property
+    def path(self) -> str:
+        return f"{INTERNAL_DIR + '/' if self.internal else ''}{self.file or self.table}.csv"
+
+
+def internal(*exports: CsvExport) -> tuple[CsvExport, ...]:
+    """Exports of exact values not yet under disclosure control (README, Privacy)."""
+    return tuple(CsvExport(e.table, e.order, e.file, internal=True) for e in exports)
+
+
+def published(table: str, *order: str) -> CsvExport:
+    """The published copy of `table`, exported under the table's own name. Ordered by keys
+    only: an order by a hidden value would place it between its neighbours."""
+    return CsvExport(PUBLISHED_TABLES[table], order, file=table)
 
 
 @dataclass(frozen=True)
@@ -127,7 +151,7 @@ STAGES: tuple[Stage, ...] = (
           checks={RECONCILIATION: check_reconciliation}),
     Stage("review_queue", nodes.queue_for_review,
           {"mapping": CATALOG_MAPPING, "clean": SETTLEMENTS_CLEAN, "national": NATIONAL_ITEMS},
-          (REVIEW_QUEUE,), exports=(CsvExport(REVIEW_QUEUE, ("queue_rank",)),)),
+          (REVIEW_QUEUE,), exports=internal(CsvExport(REVIEW_QUEUE, ("queue_rank",)))),
     Stage("item_stats", nodes.count_items, {"clean": SETTLEMENTS_CLEAN},
           (ITEM_STATS, ITEM_MED_TYPES)),
     Stage("discrepancy", nodes.find_discrepancies,
@@ -138,40 +162,47 @@ STAGES: tuple[Stage, ...] = (
           (SCENARIO_RESULTS, CLASS_SUMMARY), params=("spark", "scenario")),
     Stage("insured_decisions", nodes.decide_per_insured,
           {"discrepant": DISCREPANT_ITEMS, "stats": ITEM_STATS},
-          (INSURED_DECISIONS, INSURED_SCENARIOS), params=("spark", "scenario", "decision"),
-          exports=(CsvExport(INSURED_DECISIONS, (INSURED, "national_code")),
-                   CsvExport(INSURED_SCENARIOS, (INSURED, "scheme")))),
+          (INSURED_DECISIONS, INSURED_SCENARIOS), params=("spark", "scenario", "decision")),
     Stage("group_harmonisation", nodes.harmonise_groups,
           {"stats": ITEM_STATS, "mapping": CATALOG_MAPPING, "national": NATIONAL_ITEMS},
           (GROUP_HARMONISATION, GROUP_USE, GROUP_SUMMARY),
           params=("spark", "classification", "decision", "analysis"),
-          exports=(CsvExport(GROUP_HARMONISATION, ("group_name", "rule", INSURED, "national_code")),
-                   CsvExport(GROUP_SUMMARY, ("group_name", "rule", INSURED)))),
+          exports=internal(
+              CsvExport(GROUP_HARMONISATION, ("group_name", "rule", INSURED, "national_code")),
+              CsvExport(GROUP_SUMMARY, ("group_name", "rule", INSURED)))),
     Stage("budget_impact", nodes.estimate_budget,
           {"discrepant": DISCREPANT_ITEMS, "decisions": INSURED_DECISIONS,
            "pair_schemes": SCENARIO_RESULTS, "insured_schemes": INSURED_SCENARIOS,
            "group_use": GROUP_USE, "groups": GROUP_SUMMARY, "med_types": ITEM_MED_TYPES},
           (BUDGET_IMPACT, BUDGET_SENSITIVITY), params=("spark", "scenario", "decision"),
-          exports=(CsvExport(BUDGET_IMPACT, (*UNIT_KEY, "year")),
-                   CsvExport(BUDGET_SENSITIVITY, (*UNIT_KEY, "swing_rank")))),
+          exports=internal(CsvExport(BUDGET_IMPACT, (*UNIT_KEY, "year")),
+                           CsvExport(BUDGET_SENSITIVITY, (*UNIT_KEY, "swing_rank")))),
     Stage("budget_selection", nodes.select_within_budget,
           {"discrepant": DISCREPANT_ITEMS, "decisions": INSURED_DECISIONS,
            "pair_schemes": SCENARIO_RESULTS, "insured_schemes": INSURED_SCENARIOS},
           (BUDGET_FRONTIER, OPTIMAL_ITEMS, SCHEME_COMPARISON), params=("scenario", "decision"),
-          exports=(CsvExport(BUDGET_FRONTIER, (*UNIT_KEY, "cap_index")),
-                   CsvExport(SCHEME_COMPARISON, (*UNIT_KEY, "scheme")))),
+          exports=internal(CsvExport(BUDGET_FRONTIER, (*UNIT_KEY, "cap_index")),
+                           CsvExport(SCHEME_COMPARISON, (*UNIT_KEY, "scheme")))),
+    Stage("publish", nodes.publish_tables,
+          {"discrepant": DISCREPANT_ITEMS, "classes": CLASS_SUMMARY,
+           "pair_schemes": SCENARIO_RESULTS, "decisions": INSURED_DECISIONS,
+           "insured_schemes": INSURED_SCENARIOS},
+          (DISCLOSURE_CELLS, *PUBLISHED_TABLES.values(), SUPPRESSION_LOG),
+          params=("scenario", "decision", "privacy"),
+          exports=(published(DISCREPANT_ITEMS, INSURED, TREATMENT, "national_code"),
+                   published(SCENARIO_RESULTS, INSURED, TREATMENT, "scheme"),
+                   published(CLASS_SUMMARY, INSURED, TREATMENT, "grouping", "group_code"),
+                   published(INSURED_DECISIONS, INSURED, "national_code"),
+                   published(INSURED_SCENARIOS, INSURED, "scheme"),
+                   CsvExport(SUPPRESSION_LOG, ("table", INSURED)))),
     Stage("report", nodes.summarise_run,
-          {"schemes": SCENARIO_RESULTS, "clean": SETTLEMENTS_CLEAN,
+          {"schemes": PUBLISHED_TABLES[SCENARIO_RESULTS], "clean": SETTLEMENTS_CLEAN,
            "quarantine": SETTLEMENTS_QUARANTINE, "mapping": CATALOG_MAPPING,
            "queue": REVIEW_QUEUE, "discrepant": DISCREPANT_ITEMS, "stats": ITEM_STATS,
            "insured": INSURED_SCENARIOS, "groups": GROUP_SUMMARY, "impact": BUDGET_IMPACT,
            "sensitivity": BUDGET_SENSITIVITY, "frontier": BUDGET_FRONTIER},
           ("exports/run_summary.json", "exports/charts", "exports/decision_charts"),
-          params=("run_id", "table_format", "charts", "decision"),
-          exports=(CsvExport(DISCREPANT_ITEMS, (INSURED, TREATMENT, "visits_treatment",
-                                                "national_code")),
-                   CsvExport(SCENARIO_RESULTS, (INSURED, TREATMENT, "scheme")),
-                   CsvExport(CLASS_SUMMARY, (INSURED, TREATMENT, "grouping", "group_code")))),
+          params=("run_id", "table_format", "charts", "decision")),
     Stage("quality_report", nodes.report_quality,
           {"clean": SETTLEMENTS_CLEAN, "quarantine": SETTLEMENTS_QUARANTINE,
            "recon": RECONCILIATION, "deliveries": SETTLEMENT_DELIVERIES,

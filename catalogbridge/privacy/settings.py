@@ -1,4 +1,5 @@
-"""Privacy settings (conf `privacy`): which identifiers become pseudonyms, and with which key."""
+"""Privacy settings (conf `privacy`): which identifiers become pseudonyms, with which key,
+and which published counts are hidden."""
 
 from __future__ import annotations
 
@@ -31,11 +32,21 @@ class PrivacySettings:
     key_env: str = "CATALOGBRIDGE_KEY"
     key_file: str | None = None
     pseudonym_length: int = 32  # hex digits kept of the 64 of HMAC-SHA256 (128 bits)
+    min_cell: int = 11  # published visit counts 1..min_cell-1 are hidden (CMS: 1-10)
+    # What every hidden cell shows: the same for primary and complementary cells, as telling
+    # them apart would say which ones are below min_cell.
+    mark: str = "*"
 
     def __post_init__(self) -> None:
         if not 16 <= self.pseudonym_length <= 64:
             raise SettingError("pseudonym_length", "must be between 16 and 64 hex digits "
                                "(32 = 128 bits: no collision expected below 10^15 values)")
+        if self.min_cell < 1:
+            raise SettingError("min_cell", f"must be at least 1 (1 publishes every count), "
+                                           f"got {self.min_cell}; the CMS rule is 11")
+        if not self.mark.strip() or _is_number(self.mark):
+            raise SettingError("mark", f"{self.mark!r} is blank or reads as a number; use a text "
+                                       "such as \"*\"")
         if not self.key_env:
             raise SettingError("key_env", "is empty; name the environment variable that "
                                "holds the key (default CATALOGBRIDGE_KEY)")
@@ -63,3 +74,11 @@ class PrivacySettings:
                                f"the key in {where} has {len(key)} characters, fewer than "
                                f"{MIN_KEY_CHARACTERS}; {KEY_HOWTO}")
         return key.encode("utf-8")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

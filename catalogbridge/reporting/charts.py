@@ -40,7 +40,7 @@ _CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "Sim
 # Characters of every chart (Figure 1 and the decision charts): the font must draw them all.
 PROBE_TEXT = ("方案人次万元预计新增医保支出累计就诊参保患者在就医不同纳入下与"
               "龙卷风图敏感性基金支付比例诱导需求价格变化年增长率效率平台期前沿最优预算约束阈值"
-              "逐年影响区间第≥−…")
+              "逐年影响区间第≥−…为保护隐私已隐藏低于发布阈值或可据其推算出此类:,")
 
 
 def font_characters(path: str) -> set[int]:
@@ -79,35 +79,54 @@ def _labels(chinese: bool, insured: str, treatment: str) -> dict[str, str]:
             "title": f"{region_label(insured)}参保患者在{region_label(treatment)}就医:"
                      "不同纳入方案下累计就诊人次与预计新增医保支出",
             "scheme": "方案{n}\n(≥{t}人次)", "visits": "累计就诊人次", "spend": "预计新增医保支出(万元)",
+            "hidden": "{mark} 为保护隐私已隐藏:就诊人次低于发布阈值,或可据其推算出此类人次",
         }
     return {
         "title": f"Insured in {insured}, treated in {treatment}: visits and added fund spend",
         "scheme": "Scheme {n}\n(>={t} visits)", "visits": "Visits",
         "spend": "Added spend (10k yuan)",
+        "hidden": "{mark} hidden for privacy: fewer visits than the publication threshold, "
+                  "or a value from which such a count could be worked out",
     }
 
 
 def scheme_chart(schemes: pd.DataFrame, insured: str, treatment: str,
                  font_path: str | None) -> Figure:
-    """One pair's scheme table (rows ordered by scheme) as a bar + line chart."""
+    """One pair's published scheme table (rows ordered by scheme) as a bar + line chart; a
+    hidden value (the published mark instead of a number) shows the mark, not a bar."""
     text = _labels(font_path is not None, insured, treatment)
     props = font_manager.FontProperties(fname=font_path) if font_path else None
     fig, bars_ax = plt.subplots(figsize=(9, 5))
     x = list(range(len(schemes)))
     ticks = [text["scheme"].format(n=int(n), t=int(t))
              for n, t in zip(schemes["scheme"], schemes["threshold"], strict=True)]
-    bars_ax.bar(x, schemes["visits"].astype(float), color="#4C72B0", label=text["visits"])
+    visits = pd.to_numeric(schemes["visits"], errors="coerce")
+    spend = pd.to_numeric(schemes["added_spend"], errors="coerce") / 10_000
+    bars_ax.bar(x, visits.fillna(0), color="#4C72B0", label=text["visits"])
     bars_ax.set_ylabel(text["visits"], fontproperties=props)
     bars_ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # visits are whole numbers
     bars_ax.set_xticks(x, ticks, fontproperties=props)
     line_ax = bars_ax.twinx()
-    spend = schemes["added_spend"].astype(float) / 10_000
     line_ax.plot(x, spend, color="#DD8452", marker="o", label=text["spend"])
     line_ax.set_ylabel(text["spend"], fontproperties=props)
     line_ax.set_ylim(bottom=0)
     for xi, value in zip(x, spend, strict=True):
-        line_ax.annotate(f"{value:,.2f}", (xi, value), textcoords="offset points",
-                         xytext=(0, 6), ha="center", fontsize=8)
+        if pd.notna(value):
+            line_ax.annotate(f"{value:,.2f}", (xi, value), textcoords="offset points",
+                             xytext=(0, 6), ha="center", fontsize=8)
+    hidden = [(xi, str(shown)) for xi, shown, value in zip(x, schemes["visits"], visits,
+                                                           strict=True) if pd.isna(value)]
+    for xi, mark in hidden:
+        bars_ax.annotate(mark, (xi, 0), textcoords="offset points", xytext=(0, 4),
+                         ha="center", fontsize=12, color="#4C72B0")
+    bars_ax.set_ylim(bottom=0)
+    if visits.fillna(0).eq(0).all() and spend.fillna(0).eq(0).all():
+        for ax in (bars_ax, line_ax):  # nothing to scale: no axis of made-up numbers
+            ax.set_ylim(0, 1)
+            ax.set_yticks([])
+    if hidden:
+        fig.text(0.08, 0.015, text["hidden"].format(mark=hidden[0][1]), fontsize=8,
+                 color="#555555", fontproperties=props)
     handles = bars_ax.get_legend_handles_labels()[0] + line_ax.get_legend_handles_labels()[0]
     bars_ax.legend(handles, [text["visits"], text["spend"]], loc="upper center",
                    bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False, prop=props)
@@ -121,7 +140,7 @@ def scheme_chart(schemes: pd.DataFrame, insured: str, treatment: str,
 def chart_texts(schemes: pd.DataFrame, insured: str, treatment: str) -> Iterable[str]:
     """Every string a Chinese chart draws, for glyph checks."""
     text = _labels(True, insured, treatment)
-    yield from (text["title"], text["visits"], text["spend"])
+    yield from (text["title"], text["visits"], text["spend"], text["hidden"])
     for n, t in zip(schemes["scheme"], schemes["threshold"], strict=True):
         yield text["scheme"].format(n=int(n), t=int(t))
 

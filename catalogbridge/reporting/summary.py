@@ -12,6 +12,8 @@ from catalogbridge.decisions.impact import INSURED_UNIT
 from catalogbridge.names import INSURED, PAIR, TREATMENT
 from catalogbridge.quality.report import clean_by_mapping_source, mapping_by_method, records
 
+GROUP_USE_MEASURES = ("visits", "added_spend")  # group_summary's sums of its members' use
+
 
 def charted_pairs(schemes: DataFrame) -> DataFrame:
     """Pairs with discrepant items in scope: the ones that get a chart (an all-zero one tells nothing)."""
@@ -44,12 +46,15 @@ def decision_summary(*, stats: DataFrame, insured: DataFrame, groups: DataFrame)
 
     Bounded by regions and groups: insured regions whose insured have no use at home (their
     home use is 0 in the decision view), group totals, group members absent from the data.
+    The summary is published: a group's visits and spend, sums over its members' insured
+    that no suppression covers yet, stay in the internal group_summary export.
     """
     regions = insured.select(INSURED).distinct()
     home = stats.where(F.col(INSURED) == F.col(TREATMENT)).select(INSURED).distinct()
     absent = (groups.where(~F.col("in_data")).select("group_name", INSURED).distinct()
               .orderBy("group_name", INSURED))
-    totals = (groups.where(F.col(INSURED).isNull()).drop(INSURED, "in_data")
+    totals = (groups.where(F.col(INSURED).isNull())
+              .drop(INSURED, "in_data", *GROUP_USE_MEASURES)
               .orderBy("group_name", "min_members"))
     return {
         "insured_regions": regions.count(),

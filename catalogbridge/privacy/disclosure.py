@@ -1,0 +1,310 @@
+"""Small-cell suppression and its audit, on cells linked by published totals.
+
+A table's cells are numbered 0..n-1 with non-negative integer counts; an `Equation` says
+that a total cell is the sum of its part cells, because both are published (a class total
+beside its items, a scheme beside the items it adds). Primary suppression hides the counts
+1..min_cell-1 (the CMS cell-size rule); complementary suppression hides further cells until
+no hidden count can be narrowed below min_cell from what is left: the audit computes, for
+every hidden primary cell, the largest value consistent with the published cells and the
+equations (a linear programme, solved with HiGHS) and reports it as a breach when that
+bound is below min_cell.
+
+Pure Python on NumPy/SciPy/HiGHS, so the publication stage runs it per insured region
+inside Spark (applyInPandas) and the tests run it on hand-made tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+_LARGE = 1e12  # upper bound of every hidden cell: keeps each LP bounded
+_TOLERANCE = 1e-6  # an LP bound this close to an integer is that integer
+_REPAIR_ROUNDS = 1000  # every round hides at least one more cell; a table has fewer
+
+
+@dataclass(frozen=True)
+class Equation:
+    """Published: cell `total` equals the sum of the cells `parts`."""
+
+    total: int
+    parts: tuple[int, ...]
+
+    @property
+    def cells(self) -> tuple[int, ...]:
+        return (self.total, *self.parts)
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A hidden count whose largest consistent value `upper` is below the threshold."""
+
+    cell: int
+    value: int
+    upper: int
+
+
+@dataclass(frozen=True)
+class Suppression:
+    primary: frozenset[int]
+    complementary: frozenset[int]
+
+    @property
+    def hidden(self) -> frozenset[int]:
+        return self.primary | self.complementary
+
+
+def primary_cells(values: Sequence[int], min_cell: int) -> set[int]:
+    """The counts 1..min_cell-1 (a published 0 shows that nobody is there: not sensitive)."""
+    return {cell for cell, value in enumerate(values) if 0 < value < min_cell}
+
+
+def suppress(values: Sequence[int], equations: Sequence[Equation], *, min_cell: int,
+             lower: Sequence[int] | None = None) -> Suppression:
+    """Primary cells, then complementary ones until `audit` finds no breach.
+
+    `lower[c]` is what anybody knows about cell c without the table (1 for an item listed
+    because it was used; default 0). Each equation is first protected on its own (no lone
+    hidden cell, enough hidden mass beside each primary), then the audit's breaches are
+    repaired one more cell at a time, choosing the smallest published cell that can lift the
+    breached bound to min_cell.
+    """
+    lows = list(lower) if lower is not None else [0] * len(values)
+    primary = primary_cells(values, min_cell)
+    hidden = set(primary)
+    by_cell = _equations_by_cell(equations, len(values))
+    _protect_locally(values, lows, equations, by_cell, hidden, primary, min_cell,
+                     range(len(equations)))
+    audited: dict[frozenset[int], list[Breach]] = {}  # blocks no repair has touched since
+    for _ in range(_REPAIR_ROUNDS):
+        breaches = _audit(values, equations, hidden, min_cell, lows, primary, audited)
+        if not breaches:
+            return Suppression(frozenset(primary), frozenset(hidden - primary))
+        repaired = 0
+        for breach in breaches:  # found before this round's repairs: some may be mended
+            cell = _repair_cell(values, equations, by_cell, hidden, breach, min_cell)
+            if cell is not None:
+                hidden.add(cell)
+                repaired += 1
+                _protect_locally(values, lows, equations, by_cell, hidden, primary, min_cell,
+                                 by_cell[cell])
+        if not repaired:
+            raise RuntimeError(f"cell {breaches[0].cell} cannot be protected: every cell "
+                               "linked to it is already hidden")
+    raise RuntimeError(f"suppression did not converge in {_REPAIR_ROUNDS} rounds")
+
+
+def audit(values: Sequence[int], equations: Sequence[Equation], hidden: Iterable[int], *,
+          min_cell: int, lower: Sequence[int] | None = None,
+          primary: Iterable[int] | None = None) -> list[Breach]:
+    """Every hidden primary count whose largest value consistent with the published cells
+    and equations is below min_cell. `primary` defaults to the hidden cells 1..min_cell-1."""
+    lows = list(lower) if lower is not None else [0] * len(values)
+    targets = set(primary) if primary is not None else primary_cells(values, min_cell)
+    return _audit(values, equations, set(hidden), min_cell, lows, targets, {})
+
+
+def _audit(values: Sequence[int], equations: Sequence[Equation], hidden: set[int],
+           min_cell: int, lows: Sequence[int], primary: set[int],
+           audited: dict[frozenset[int], list[Breach]]) -> list[Breach]:
+    """`audit`, reusing the breaches of blocks in `audited`: a block's bounds depend only on
+    its cells (its equations are those of its cells; published values do not change)."""
+    targets = primary & hidden
+    if not targets:
+        return []
+    rows = [equation for equation in equations if hidden.intersection(equation.cells)]
+    cells = sorted(hidden)
+    column = {cell: position for position, cell in enumerate(cells)}
+    breaches = []
+    for component_cells, component_rows in _components(rows, cells, column):
+        open_targets = [c for c in component_cells if c in targets]
+        block = frozenset(component_cells)
+        if open_targets and block not in audited:
+            bounds = _Bounds(values, lows, hidden, component_cells, component_rows)
+            audited[block] = bounds.breaches(open_targets, values, min_cell)
+        breaches += audited.get(block, [])
+    return sorted(breaches, key=lambda b: b.cell)
+
+
+@functools.cache
+def _silence_banner() -> None:
+    """HiGHS prints its banner to standard output once per process, when its first instance
+    is made, before any option can be set: make that instance with stdout sent nowhere."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as nowhere:
+            os.dup2(nowhere.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class _Bounds:
+    """One connected block of hidden cells as an LP, kept warm across objectives."""
+
+    def __init__(self, values: Sequence[int], lows: Sequence[int], hidden: set[int],
+                 cells: list[int], rows: list[Equation]) -> None:
+        self.position = {cell: i for i, cell in enumerate(cells)}
+        _silence_banner()
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("presolve", "off")  # warm starts across objectives
+        n = len(cells)
+        self.highs.addVars(n, np.array([float(lows[c]) for c in cells]), np.full(n, _LARGE))
+        self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        for equation in rows:
+            coefficients: dict[int, float] = defaultdict(float)
+            rhs = 0.0
+            for cell, sign in ((equation.total, 1.0), *((p, -1.0) for p in equation.parts)):
+                if cell in hidden:
+                    coefficients[self.position[cell]] += sign
+                else:
+                    rhs -= sign * values[cell]
+            index = np.array(list(coefficients), dtype=np.int32)
+            self.highs.addRow(rhs, rhs, len(index), index,
+                              np.array(list(coefficients.values())))
+        self.costs = np.zeros(n)
+
+    def breaches(self, targets: list[int], values: Sequence[int], min_cell: int) -> list[Breach]:
+        found = []
+        open_targets = set(targets)
+        for cell in targets:
+            if cell not in open_targets:
+                continue  # an earlier solution already showed it can reach min_cell
+            upper, solution = self._maximise(cell)
+            open_targets.discard(cell)
+            if upper < min_cell:
+                found.append(Breach(cell, int(values[cell]), upper))
+            open_targets -= {c for c in open_targets
+                             if solution[self.position[c]] >= min_cell - _TOLERANCE}
+        return found
+
+    def _maximise(self, cell: int) -> tuple[int, np.ndarray]:
+        self.costs[:] = 0.0
+        self.costs[self.position[cell]] = 1.0
+        n = len(self.costs)
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), self.costs)
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            # A warm start can stall on these degenerate LPs: solve this one from scratch.
+            self.highs.clearSolver()
+            self.highs.setOptionValue("presolve", "on")
+            self.highs.run()
+            self.highs.setOptionValue("presolve", "off")
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"the audit's LP for cell {cell} ended with "
+                               f"{self.highs.modelStatusToString(self.highs.getModelStatus())}: "
+                               "the published cells contradict the equations")
+        solution = np.array(self.highs.getSolution().col_value)
+        return int(np.floor(solution[self.position[cell]] + _TOLERANCE)), solution
+
+
+def _components(rows: list[Equation], cells: list[int],
+                column: dict[int, int]) -> list[tuple[list[int], list[Equation]]]:
+    """Hidden cells linked through equations, with the equations of each block."""
+    edges = [(r, column[c]) for r, eq in enumerate(rows) for c in eq.cells if c in column]
+    n_rows, n_cells = len(rows), len(cells)
+    row_index = np.array([e[0] for e in edges], dtype=np.int64)
+    cell_index = np.array([e[1] for e in edges], dtype=np.int64) + n_rows
+    size = n_rows + n_cells
+    graph = coo_matrix((np.ones(len(edges)), (row_index, cell_index)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    blocks: dict[int, tuple[list[int], list[Equation]]] = defaultdict(lambda: ([], []))
+    for position, cell in enumerate(cells):
+        blocks[labels[n_rows + position]][0].append(cell)
+    for r, equation in enumerate(rows):
+        blocks[labels[r]][1].append(equation)
+    return list(blocks.values())
+
+
+def _equations_by_cell(equations: Sequence[Equation], n: int) -> list[list[int]]:
+    by_cell: list[list[int]] = [[] for _ in range(n)]
+    for index, equation in enumerate(equations):
+        for cell in equation.cells:
+            by_cell[cell].append(index)
+    return by_cell
+
+
+def _protect_locally(values: Sequence[int], lows: Sequence[int], equations: Sequence[Equation],
+                     by_cell: list[list[int]], hidden: set[int], primary: set[int],
+                     min_cell: int, pending: Iterable[int]) -> None:
+    """Hide cells until no equation alone reveals a hidden cell or narrows a primary.
+
+    An equation reveals its only hidden cell; with its total published, the hidden parts'
+    sum is known, so each hidden primary part is at most that sum less the others' lower
+    bounds, which must reach min_cell.
+    """
+    work = list(pending)
+    while work:
+        equation = equations[work.pop()]
+        need = _local_need(values, lows, equation, hidden, primary, min_cell)
+        if need <= 0:
+            continue
+        published = [p for p in equation.parts if p not in hidden]
+        cell = _pick(values, published, need) if published else equation.total
+        if cell in hidden:
+            continue  # every cell of the equation is hidden: the audit decides
+        hidden.add(cell)
+        work += by_cell[cell]
+
+
+def _local_need(values: Sequence[int], lows: Sequence[int], equation: Equation,
+                hidden: set[int], primary: set[int], min_cell: int) -> int:
+    """How much more hidden mass the equation needs (> 0: hide another of its cells)."""
+    hidden_cells = [c for c in equation.cells if c in hidden]
+    if not hidden_cells:
+        return 0
+    if len(hidden_cells) == 1:
+        return max(1, min_cell - values[hidden_cells[0]])
+    if equation.total in hidden:
+        return 0  # the total's own bounds come from elsewhere: the audit checks
+    mass = sum(values[c] for c in hidden_cells)
+    low = sum(lows[c] for c in hidden_cells)
+    exposed = [mass - (low - lows[c]) for c in hidden_cells if c in primary]
+    return max((min_cell - upper for upper in exposed), default=0)
+
+
+def _pick(values: Sequence[int], candidates: Sequence[int], need: int) -> int:
+    """The smallest candidate worth at least `need`, else the largest one."""
+    enough = [c for c in candidates if values[c] >= need]
+    if enough:
+        return min(enough, key=lambda c: (values[c], c))
+    return max(candidates, key=lambda c: (values[c], -c))
+
+
+def _repair_cell(values: Sequence[int], equations: Sequence[Equation], by_cell: list[list[int]],
+                 hidden: set[int], breach: Breach, min_cell: int) -> int | None:
+    """A published cell to hide for a breach: in the breached cell's equations first, then
+    in those of the hidden cells linked to it (breadth first)."""
+    need = min_cell - breach.upper
+    seen_cells, frontier = {breach.cell}, [breach.cell]
+    seen_equations: set[int] = set()
+    while frontier:
+        candidates: list[int] = []
+        next_frontier: list[int] = []
+        for cell in frontier:
+            for index in by_cell[cell]:
+                if index in seen_equations:
+                    continue
+                seen_equations.add(index)
+                for other in equations[index].cells:
+                    if other not in hidden:
+                        candidates.append(other)
+                    elif other not in seen_cells:
+                        seen_cells.add(other)
+                        next_frontier.append(other)
+        if candidates:
+            return _pick(values, sorted(set(candidates)), need)
+        frontier = next_frontier
+    return None
