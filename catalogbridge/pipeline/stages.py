@@ -23,7 +23,7 @@ changed (`catalogbridge.pipeline.reuse`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -93,7 +93,7 @@ class CsvExport:
 
 def internal(*exports: CsvExport) -> tuple[CsvExport, ...]:
     """Exports of exact values not yet under disclosure control (README, Privacy)."""
-    return tuple(CsvExport(e.table, e.order, e.file, internal=True) for e in exports)
+    return tuple(replace(e, internal=True) for e in exports)
 
 
 def published(table: str, *order: str) -> CsvExport:

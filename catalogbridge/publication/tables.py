@@ -10,6 +10,7 @@ hidden cell shows the mark in every format.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -178,10 +179,9 @@ def published_schemes(table: DataFrame, cells: DataFrame, mark: str, *, kind: st
     A scheme's item count tells how many items reach its threshold; with a threshold of
     1..min_cell that says whether hidden items are below it, so such counts are hidden too.
     """
-    published = _Published(table, cells, mark)
-    published.frame = published.frame.withColumn("_band", F.when(
-        F.col("threshold").between(1, min_cell), F.lit("band")))
-    return (published.status("_s", kind, (*unit, "scheme"))
+    banded = table.withColumn("_band", F.when(F.col("threshold").between(1, min_cell),
+                                              F.lit("band")))
+    return (_Published(banded, cells, mark).status("_s", kind, (*unit, "scheme"))
             .status("_base", kind, unit, where=F.col("scheme") == 1)
             .masked([*_counted("visits", "added_spend", "_s"),
                      Mask(("visits_retention_pct", "spend_decline_pct"), ("_s", "_base")),
@@ -206,10 +206,8 @@ def publish(tables: dict[str, DataFrame], *, pair_rule: SchemeRule, insured_rule
     cells = disclosure_cells(tables[DISCREPANT_ITEMS], pair_rule=pair_rule,
                              insured_rule=insured_rule, min_cell=min_cell).cache()
     published = _published(tables, cells, mark, min_cell)
-    logs = [log for _, log in published.values()]
-    suppression_log = logs[0]
-    for log in logs[1:]:
-        suppression_log = suppression_log.unionByName(log)
+    suppression_log = functools.reduce(DataFrame.unionByName,
+                                       [log for _, log in published.values()])
     return {DISCLOSURE_CELLS: cells, SUPPRESSION_LOG: suppression_log,
             **{PUBLISHED_TABLES[name]: table for name, (table, _) in published.items()}}
 
