@@ -7,7 +7,7 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system jars data run test test-slow test-all lint clean package test-cluster bench bench-decisions bench-disclosure eval-matching bench-matching
+.PHONY: help setup system jars data run test test-slow test-all lint clean package test-cluster bench bench-decisions bench-disclosure eval-matching price-lists bench-matching
 
 ENV_ARCHIVE := dist/catalogbridge-env.tar.gz
 BENCH_ROWS  ?= 5000000 50000000
@@ -82,6 +82,7 @@ bench-disclosure: setup ## Time small-cell suppression on the demo's tables (aft
 	$(BIN)/python scripts/bench_disclosure.py --conf $(CONF)
 
 EVAL_DIR ?= data/eval
+MIRROR_ROOT ?= $(if $(wildcard /work/.mirror),/work/.mirror,data/mirrors)
 
 # The generated case both matching scripts read; rebuilt when the generator changes.
 $(EVAL_DIR)/manifest.json: $(STAMP) $(wildcard synth/*.py synth/vocabulary/*.yaml)
@@ -89,6 +90,9 @@ $(EVAL_DIR)/manifest.json: $(STAMP) $(wildcard synth/*.py synth/vocabulary/*.yam
 
 eval-matching: setup $(EVAL_DIR)/manifest.json ## Catalog matching vs generator ground truth (+ real NHSA names in ../shared)
 	$(BIN)/python scripts/eval_matching.py --data $(EVAL_DIR)
+
+price-lists: setup ## Rebuild the real price lists for eval-matching into data/price_lists (clones from GitHub if not mirrored)
+	$(BIN)/python scripts/price_lists/build.py --mirror-root $(MIRROR_ROOT) --out data/price_lists
 
 bench-matching: setup $(EVAL_DIR)/manifest.json ## Catalog matching: pair reduction, Spark vs direct vs extractOne UDF (~5 min)
 	$(BIN)/python scripts/bench_matching.py --data $(EVAL_DIR)

@@ -67,8 +67,8 @@ COVERED_LEVELS = ("01", "02")
 DIAGNOSTIC, THERAPEUTIC = "diagnostic", "therapeutic"
 
 # How a catalog item got its national code (catalog_mapping.method), in the order tried.
-PROVIDED, CODE, NAME_EXACT, FUZZY_AUTO, MANUAL, UNMATCHED = (
-    "provided", "code", "name_exact", "fuzzy_auto", "manual", "unmatched")
+PROVIDED, CODE, NAME_EXACT, FAMILY, FUZZY_AUTO, MANUAL, LEARNED, UNMATCHED = (
+    "provided", "code", "name_exact", "family", "fuzzy_auto", "manual", "learned", "unmatched")
 # Review status: automatic, waiting for a reviewer, no usable candidate; after a decision:
 # reviewed (a code was set), unmappable, or decision_stale (its code left the library).
 AUTO, NEEDS_REVIEW, NO_CANDIDATE = "auto", "needs_review", "no_candidate"

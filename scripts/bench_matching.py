@@ -38,6 +38,7 @@ from catalogbridge.io.readers import read_input
 from catalogbridge.matching.catalog import (
     dedupe_catalog,
     library_from_table,
+    load_qualifier_lists,
     load_synonyms,
     map_catalog,
     standardize_catalog,
@@ -143,21 +144,24 @@ def spark_side_by_side(data: Path, conf: str, library_direct: NationalLibrary,
     catalog.count()
     national = run.store.read(NATIONAL_ITEMS)
     normalizer = load_synonyms(cfg.matching.synonyms_path)
-    prebuilt = library_from_table(national, normalizer, params)
+    qualifiers = load_qualifier_lists(cfg.matching.synonyms_path)
+    prebuilt = library_from_table(national, normalizer, params, qualifiers)
 
     def noop(library: NationalLibrary, rows: Any = catalog) -> None:
         map_catalog(rows, spark=spark, library=library, params=params,
                     run_id="bench").write.format("noop").mode("overwrite").save()
 
     def direct(workers: int) -> None:
-        library = NationalLibrary(library_direct.codes, library_direct.names, normalizer)
+        library = NationalLibrary(library_direct.codes, library_direct.names, normalizer,
+                                  qualifiers)
         map_items(catalogs["item_code"].tolist(), catalogs["item_name"].tolist(),
                   catalogs["national_code"].tolist(), library, params,
                   execution=Execution(workers=workers))
 
     runs: dict[str, Callable[[], Any]] = {
         "spark_stage": lambda: run_stage(run, stage),
-        "spark_matching_step": lambda: noop(library_from_table(national, normalizer, params)),
+        "spark_matching_step": lambda: noop(library_from_table(national, normalizer, params,
+                                                               qualifiers)),
         "spark_mapinpandas_only": lambda: noop(prebuilt),
         "direct_workers_-1": lambda: direct(-1),
         "direct_workers_1": lambda: direct(1),
@@ -202,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     params = cfg.matching
     national, catalogs, truth = load(args.data)
     normalizer = load_synonyms(cfg.matching.synonyms_path)
+    qualifiers = load_qualifier_lists(cfg.matching.synonyms_path)
     build, library = best_of(1, lambda: NationalLibrary(
-        national["item_code"].tolist(), national["item_name"].fillna("").tolist(), normalizer))
+        national["item_code"].tolist(), national["item_name"].fillna("").tolist(), normalizer,
+        qualifiers))
     print(f"# {len(catalogs)} catalog items in {catalogs['admdvs'].nunique()} regions, "
           f"{len(national)} national items; library built in {build:.2f} s")
     table = pair_reduction(library, catalogs, truth, params, args.repeat)

@@ -26,7 +26,9 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalogbridge.matching.catalog import load_synonyms
+from real_lists import load_sets, match_set, metrics, mistakes, restrict_to_library, score
+
+from catalogbridge.matching.catalog import load_qualifier_lists, load_synonyms
 from catalogbridge.names import CATALOG_MAPPING
 from catalogbridge.pipeline.config import PipelineConfig, load_config
 from synth.evaluation import (
@@ -40,6 +42,7 @@ from udfs.candidates import PairStats
 from udfs.matching import NationalLibrary, map_items
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "nhsa" / "national_items_sample.tsv"
+PRICE_LISTS = Path(__file__).resolve().parents[1] / "data" / "price_lists"
 THRESHOLDS = (70, 75, 80, 85, 88, 90, 92, 95, 98, 100)
 
 
@@ -61,14 +64,19 @@ def read_fees(data: Path) -> pd.DataFrame | None:
     return None
 
 
+def build_library(codes: list[str], names: list[str], cfg: PipelineConfig) -> NationalLibrary:
+    """The library as the mapping stage builds it: synonyms and qualifier lists from conf."""
+    path = cfg.matching.synonyms_path
+    return NationalLibrary(codes, names, load_synonyms(path), load_qualifier_lists(path))
+
+
 def map_local(data: Path, cfg: PipelineConfig) -> tuple[pd.DataFrame, PairStats]:
     """The matcher's core on the generator's files (what each Spark task runs)."""
     national = pd.read_csv(data / "national_items.csv", dtype=str)
     catalogs = pd.concat(pd.read_csv(f, dtype=str) for f in sorted(glob.glob(
         str(data / "catalogs" / "*.csv"))))
-    library = NationalLibrary(national["item_code"].tolist(),
-                              national["item_name"].fillna("").tolist(),
-                              load_synonyms(cfg.matching.synonyms_path))
+    library = build_library(national["item_code"].tolist(),
+                            national["item_name"].fillna("").tolist(), cfg)
     stats = PairStats()
     result = map_items(catalogs["item_code"].tolist(), catalogs["item_name"].tolist(),
                        catalogs["national_code"].tolist(), library, cfg.matching, stats)
@@ -106,8 +114,7 @@ def real_name_sets(path: Path) -> dict[str, pd.DataFrame]:
 
 def evaluate_real(path: Path, cfg: PipelineConfig) -> pd.DataFrame:
     sample = pd.read_csv(path, sep="\t", dtype=str).fillna("")
-    library = NationalLibrary(sample["nhsa_code"].tolist(), sample["name"].tolist(),
-                              load_synonyms(cfg.matching.synonyms_path))
+    library = build_library(sample["nhsa_code"].tolist(), sample["name"].tolist(), cfg)
     frames = []
     for name, queries in real_name_sets(path).items():
         result = map_items([None] * len(queries), queries["name"].tolist(),
@@ -118,6 +125,24 @@ def evaluate_real(path: Path, cfg: PipelineConfig) -> pd.DataFrame:
                               "true_code": queries["true_code"].to_numpy()})
         frames.append(scored_items(result, truth))
     return evaluate(pd.concat(frames, ignore_index=True), by="catalog_region")
+
+
+def evaluate_price_lists(lists_dir: Path, sample: Path,
+                         cfg: PipelineConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Figures per real list and mode (names only, with codes) plus overall, and the mistakes."""
+    table = pd.read_csv(sample, sep="\t", dtype=str).fillna("")
+    library = build_library(table["nhsa_code"].tolist(), table["name"].tolist(), cfg)
+    rows, wrong, scored = [], [], {}
+    for name, items in load_sets(lists_dir).items():
+        items = restrict_to_library(items, library)
+        for mode, with_codes in (("names", False), ("codes", True)):
+            result = score(match_set(items, library, cfg.matching, with_codes))
+            scored.setdefault(mode, []).append(result)
+            rows.append({"set": name, "mode": mode, **metrics(result)})
+            wrong.append(mistakes(result, library).assign(set=name, mode=mode))
+    for mode, parts in scored.items():
+        rows.append({"set": "overall", "mode": mode, **metrics(pd.concat(parts))})
+    return pd.DataFrame(rows), pd.concat(wrong, ignore_index=True) if wrong else pd.DataFrame()
 
 
 def _show(title: str, table: pd.DataFrame) -> None:
@@ -136,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="config override, e.g. matching.accept_score=95")
     parser.add_argument("--real", type=Path, default=REAL, help="real NHSA sample (TSV)")
+    parser.add_argument("--price-lists", type=Path, default=PRICE_LISTS,
+                        help="real price lists built by scripts/price_lists/build.py")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -170,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         report["real"] = real.to_dict("records")
     else:
         print(f"\n(real NHSA sample not found at {args.real}; skipped)")
+    if args.real.is_file() and args.price_lists.is_dir():
+        lists, wrong = evaluate_price_lists(args.price_lists, args.real, cfg)
+        _show(f"real price lists ({args.price_lists}; family level unless _code)", lists)
+        _show("real price lists: wrong automatic matches", wrong)
+        report["price_lists"] = lists.to_dict("records")
+    else:
+        print(f"\n(real price lists not found at {args.price_lists}; build them with "
+              "scripts/price_lists/build.py; skipped)")
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str),
                              encoding="utf-8")

@@ -94,3 +94,32 @@ def test_eval_script_on_generated_data(tmp_path: Path) -> None:
     assert overall["precision"] >= 0.995
     assert overall["top5"] >= 0.99
     assert overall["review_rate"] <= 0.10
+
+
+def test_real_list_metrics_by_hand() -> None:
+    """Family-level figures of scripts/real_lists.py on five items written out by hand."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from real_lists import local_part, metrics, score
+
+    matched = pd.DataFrame({
+        "local_name": list("abcde"), "price": ["10", "30", "", "60", "0"],
+        # a: right member; b: right family, other member; c: wrong family; d: review with the
+        # family second; e: family absent from the library and nothing accepted.
+        "true_family": ["310100001", "310100001", "250101001", "250101002", ""],
+        "true_code": ["003101000010000", "", "002501010010000", "", ""],
+        "national_code": ["003101000010000", "003101000010100", "002501010050000", None, None],
+        "review_status": ["auto", "auto", "auto", "needs_review", "no_candidate"],
+        "candidate_codes": [["003101000010000"], ["003101000010100"], ["002501010050000"],
+                            ["002501010090000", "002501010020000"], []],
+    })
+    got = metrics(score(matched))
+    assert (got["items"], got["in_library"], got["auto"], got["wrong_auto"]) == (5, 4, 3, 1)
+    assert got["precision_family"] == pytest.approx(2 / 3)
+    assert got["precision_code"] == pytest.approx(1 / 2)  # a right, c wrong (b has no code)
+    assert got["review"] == pytest.approx(2 / 5)
+    assert got["review_in_library"] == pytest.approx(1 / 4)
+    assert got["review_price_weighted"] == pytest.approx(60 / 100)
+    assert (got["top1_family"], got["top5_family"]) == (pytest.approx(2 / 4), pytest.approx(3 / 4))
+    assert got["top5_code"] == pytest.approx(1 / 2)
+    assert local_part("003101000010000-310100001a") == "310100001a"
+    assert local_part("310100001") == "310100001"

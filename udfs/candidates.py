@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from udfs.normalize import LATIN_GROUP, loose_key, strip_latin_groups
 
 BAG_PENALTY = 3.0  # a bag-only agreement ranks just below an ordered one
+_NUMERALS = set("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ°一二三四五六七八九十")
 LATIN_PENALTY = 3.0  # X vs X(1.5T): within a tie margin of X itself only when margin > 3
 
 
@@ -221,3 +223,18 @@ def all_pairs_top(queries: ScoringKeys, library: ScoringKeys, rows: np.ndarray, 
     r, i, s = np.concatenate(out_r), np.concatenate(out_i), np.concatenate(out_s)
     keep = s > 0
     return r[keep], i[keep], s[keep]
+
+
+def swaps_words(query: str, item: str) -> bool:
+    """A near spelling that swaps characters (肱骨/胫骨, (大)/(小), 静态/动态) or differs in Latin
+    letters, digits or numerals (S1/S2, I/II型) usually names another item: not accepted
+    automatically. The same characters in another order (复杂X for X(复杂)) are fine."""
+    a, b = loose_key(query), loose_key(item)
+    if sorted(a) == sorted(b):
+        return False
+    for op in Levenshtein.opcodes(a, b):
+        changed = a[op.src_start:op.src_end] + b[op.dest_start:op.dest_end]
+        if op.tag == "replace" or (op.tag != "equal" and any(
+                (ch.isascii() and ch.isalnum()) or ch in _NUMERALS for ch in changed)):
+            return True
+    return False

@@ -24,31 +24,47 @@ from udfs.candidates import (
     top_per_row,
     unique_ints,
 )
+from udfs.families import FamilyIndex, Qualifiers
 from udfs.normalize import BASIC, Normalizer, TieredKeys
 
 log = logging.getLogger(__name__)
 
 _NEAR_MIN = 90.0  # an exact match's runner-up is reported from this score up
-_LOCAL_CODE = re.compile(r"^(\d{9})(?:[-/._]?([jJ])?(\d{1,4}))?$")
+# base + optional sub-item or surcharge number + optional local letter: 310100001-1, 31010000101,
+# 310100001J2, 120400005c, 310100001-1a
+_LOCAL_CODE = re.compile(r"^(\d{9})(?:[-/._]?([jJ])?(\d{1,4}))?(?:[-/]?[a-iA-Ik-zK-Z]\d?)?$")
 
 
 class Evidence:
     """What an item's codes point to (a plain slotted class: one is made per catalog item)."""
 
-    __slots__ = ("code_items", "provided", "recon", "sections")
+    __slots__ = ("code_items", "provided", "recon", "sections", "system")
 
     def __init__(self) -> None:
+        self.system = ""  # the code system of the local code (see `code_system`)
         self.provided: int | None = None
         self.code_items: list[int] = []
         self.recon: int | None = None  # the national item the local code spells out exactly
         self.sections: set[str] = set()
 
 
+def code_system(local_code: str) -> str:
+    """Which code system a local code is written in: `nhsa15` (00 + base + sub-item), `spec9`
+    (the 9-digit price-item spec base; the 2001 and 2012 editions share the form, so the
+    library and the name tell them apart), `spec_sub` (base + a local or sub-item suffix:
+    31010000101, 310100001-1, 310100001J2) or `local` (a province's own numbering)."""
+    if len(local_code) == 15 and local_code.isdigit() and local_code.startswith("00"):
+        return "nhsa15"
+    if len(local_code) == 9 and local_code.isdigit():
+        return "spec9"
+    return "spec_sub" if _LOCAL_CODE.match(local_code) else "local" if local_code else ""
+
+
 class NationalLibrary:
     """The national item library with the look-ups matching needs; small enough to broadcast."""
 
     def __init__(self, codes: Sequence[str], names: Sequence[str],
-                 normalizer: Normalizer = BASIC) -> None:
+                 normalizer: Normalizer = BASIC, qualifiers: Qualifiers | None = None) -> None:
         self.codes = list(codes)
         self.names = list(names)
         self.normalizer = normalizer
@@ -59,6 +75,9 @@ class NationalLibrary:
         keys = [self.key_of(n) for n in self.names]
         self._library_keys = dict(zip(self.names, keys, strict=True))  # most local names
         self.keys = ScoringKeys(keys)
+        self.families = FamilyIndex(self.codes, keys,
+                                    (qualifiers or Qualifiers()).normalised(self.key_of),
+                                    self.key_of.merged)
         self._indexes: dict[float, CandidateIndex] = {}
         self.index_of_code = {c: i for i, c in enumerate(self.codes)}
         by_base: dict[str, list[int]] = defaultdict(list)
@@ -134,6 +153,7 @@ class NationalLibrary:
         ev = Evidence()
         if not provided and not local_code:
             return ev
+        ev.system = code_system(local_code)
         if provided:
             fixed = provided.zfill(15) if provided.isdigit() and len(provided) < 15 else provided
             ev.provided = self.index_of_code.get(fixed)  # leading zeros lost in a spreadsheet
@@ -142,6 +162,9 @@ class NationalLibrary:
         if local_code in self.index_of_code:
             ev.recon = self.index_of_code[local_code]
             ev.code_items = [ev.recon]
+            ev.sections.add(local_code[2:8])
+        elif ev.system == "nhsa15":  # a sub-item the library lacks: its family is evidence
+            ev.code_items = list(self.by_base.get(local_code[2:11], []))
             ev.sections.add(local_code[2:8])
         elif m := _LOCAL_CODE.match(local_code):
             base, surcharge, number = m.groups()

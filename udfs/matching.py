@@ -22,6 +22,7 @@ import pandas as pd
 from catalogbridge.names import (
     AUTO,
     CODE,
+    FAMILY,
     FUZZY_AUTO,
     NAME_EXACT,
     NEEDS_REVIEW,
@@ -36,8 +37,10 @@ from udfs.candidates import (
     all_pairs_top,
     bag_scores,
     fine_scores,
+    swaps_words,
     top_per_row,
 )
+from udfs.families import FamilyRead
 from udfs.library import Evidence, NationalLibrary
 
 if TYPE_CHECKING:
@@ -53,6 +56,8 @@ RESULT_COLUMNS: dict[str, str] = {
     "candidate_code": "string",
     "candidate_name": "string",
     "code_conflict": "string",
+    "code_system": "string",
+    "qualifier": "string",
     "review_status": "string",
     "candidate_codes": "array<string>",
     "candidate_scores": "array<double>",
@@ -60,7 +65,7 @@ RESULT_COLUMNS: dict[str, str] = {
 
 
 _SCORES = ("accept_score", "review_score", "tie_margin", "code_name_min_score",
-           "prefilter_score", "block_min_score")
+           "prefilter_score", "candidate_floor", "block_min_score")
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class MatchParams:
     top_k: int = 5  # candidates kept per item (review queue, top-5 evaluation)
     shortlist: int = 10  # first-pass survivors that get the fine score
     prefilter_score: float = 70.0  # first-pass score below which an item is never compared
+    candidate_floor: float = 50.0  # an item with no candidate is searched again from here
     block_min_score: float = 92.0  # a block whose best is weaker falls back to the library
     blocking: bool = True  # search the section a local code reveals first
 
@@ -172,10 +178,19 @@ def _map_batch(local_codes: Sequence[Any], local_names: Sequence[Any],
     sub_evidence = [evidence[r] for r in work]
     _search(queries, library, np.asarray(search, dtype=np.int64), sub_evidence, params, stats,
             scored, execution)
-    agree = _score_evidence(queries, library, sub_evidence, params, scored, stats, execution)
+    # A name spelled like two national items is a tie for a reviewer, not a family to read.
+    reads = [library.families.read(key) if key and key not in library.by_key else None
+             for key in queries.strict]
+    family_items = [([r.item] if r is not None and r.item >= 0 else [])
+                    + library.families.truncated(key) for r, key in zip(reads, queries.strict,
+                                                                         strict=True)]
+    agree = _score_evidence(queries, library, sub_evidence, family_items, scored, stats,
+                            execution)
     for j, row in enumerate(work):
-        decided[row] = _decide(queries.strict[j], scored[j], agree[j], sub_evidence[j], library,
-                               params)
+        decided[row] = _decide(queries.strict[j], scored[j], agree[j], sub_evidence[j], reads[j],
+                               library, params)
+    for row, ev in enumerate(evidence):
+        decided[row]["code_system"] = ev.system or None  # type: ignore[index]
     return pd.DataFrame(decided, columns=list(RESULT_COLUMNS))
 
 
@@ -229,6 +244,12 @@ def _search(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
     if execution.prefilter:
         r, i = library.index(params.prefilter_score).pairs(queries.probe, unblocked, stats)
         _shortlist_and_score(queries, library, r, i, None, params, stats, scored, execution)
+        # Nothing close: the best distant names still give a reviewer a family to look at.
+        bare = np.asarray([j for j in unblocked.tolist() if not scored[j]], dtype=np.int64)
+        if len(bare) and params.candidate_floor < params.prefilter_score:
+            r, i = library.index(params.candidate_floor).pairs(queries.probe, bare, stats)
+            _shortlist_and_score(queries, library, r, i, None, params, stats, scored, execution,
+                                 cutoff=params.candidate_floor)
     else:
         r, i, s = all_pairs_top(queries, library.keys, unblocked, params.shortlist,
                                 params.prefilter_score, execution.workers, stats)
@@ -238,10 +259,11 @@ def _search(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
 def _shortlist_and_score(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
                          items: np.ndarray, first: np.ndarray | None, params: MatchParams,
                          stats: PairStats, scored: list[dict[int, float]],
-                         execution: Execution) -> None:
+                         execution: Execution, cutoff: float | None = None) -> None:
     if first is None:
         stats.first_pass_pairs += len(rows)
-        first = bag_scores(queries, library.keys, rows, items, params.prefilter_score,
+        first = bag_scores(queries, library.keys, rows, items,
+                           params.prefilter_score if cutoff is None else cutoff,
                            execution.workers)
         keep = first > 0
         rows, items, first = rows[keep], items[keep], first[keep]
@@ -253,17 +275,18 @@ def _shortlist_and_score(queries: ScoringKeys, library: NationalLibrary, rows: n
 
 
 def _score_evidence(queries: ScoringKeys, library: NationalLibrary, evidence: list[Evidence],
-                    params: MatchParams, scored: list[dict[int, float]],
+                    family_items: list[list[int]], scored: list[dict[int, float]],
                     stats: PairStats, execution: Execution) -> list[dict[int, float]]:
-    """Score the items the codes point to; their agreement ignores the Latin-qualifier penalty.
+    """Score the items the codes and the family reading point to; their agreement ignores the
+    Latin-qualifier penalty.
 
     A name without (1.5T) ranks the plain item first, but when the code says the (1.5T)
-    sibling, the code decides.
+    sibling, the code decides. Family items join the candidates with their real scores.
     """
     rows: list[int] = []
     items: list[int] = []
-    for r, ev in enumerate(evidence):
-        wanted = ([ev.provided] if ev.provided is not None else []) + ev.code_items
+    for r, (ev, family) in enumerate(zip(evidence, family_items, strict=True)):
+        wanted = ([ev.provided] if ev.provided is not None else []) + ev.code_items + family
         for item in dict.fromkeys(wanted):
             rows.append(r)
             items.append(item)
@@ -279,19 +302,27 @@ def _score_evidence(queries: ScoringKeys, library: NationalLibrary, evidence: li
 
 
 def _decide(key: str, scored: dict[int, float], agree: dict[int, float], ev: Evidence,
-            library: NationalLibrary, params: MatchParams) -> dict[str, Any]:
+            read: FamilyRead | None, library: NationalLibrary,
+            params: MatchParams) -> dict[str, Any]:
     ranked = sorted(((i, s) for i, s in scored.items() if s > 0), key=lambda kv: (-kv[1], kv[0]))
+    if read is not None and read.item >= 0:  # the family's pick is the first candidate shown
+        ranked.sort(key=lambda kv: kv[0] != read.item)
     out: dict[str, Any] = {
         "match_key": key,
         "candidate_codes": [library.codes[i] for i, _ in ranked[:params.top_k]],
         "candidate_scores": [float(s) for _, s in ranked[:params.top_k]],
+        "qualifier": read.label() if read is not None else None,
     }
     if ranked:
         out["candidate_code"] = library.codes[ranked[0][0]]
         out["candidate_name"] = library.names[ranked[0][0]]
+    family_of = library.families.family_of
 
     def best_without(skip: set[int]) -> float | None:
         return next((s for i, s in ranked if i not in skip), None)
+
+    def best_outside(family: str) -> float | None:
+        return next((s for i, s in ranked if family_of[i] != family), None)
 
     def agrees(item: int) -> bool:
         other = best_without({item})
@@ -307,19 +338,48 @@ def _decide(key: str, scored: dict[int, float], agree: dict[int, float], ev: Evi
     if ev.code_items:
         best = max(ev.code_items, key=lambda i: (agree[i], i == ev.recon, scored.get(i, 0.0), -i))
         pick = ev.recon if ev.recon is not None and agrees(ev.recon) else best
-        if agrees(pick):
+        if agrees(pick) and (ev.recon == pick or not _reads_family(read, family_of[best])):
             return {**out, **_mapped(library, pick, CODE, agree[pick], best_without({pick}))}
+        if read is not None and _reads_family(read, family_of[best]):
+            # The name reads as the code's family plus a qualifier: the code confirms it, and
+            # picks the member when the qualifier is not one the family knows.
+            item = ev.recon if ev.recon is not None and not read.certain else read.item
+            return {**out, **_mapped(library, item, CODE, scored.get(item, agree[item]),
+                                     best_outside(read.family))}
         out.setdefault("code_conflict", library.codes[best])  # same code, another item
     if not ranked:
         return {**out, "method": UNMATCHED, "review_status": NO_CANDIDATE}
     (top, top_score), runner_up = ranked[0], best_without({ranked[0][0]})
+    if read is not None and read.item >= 0:
+        top, top_score = max(ranked, key=lambda kv: (kv[1], -kv[0]))
+        runner_up = best_without({top})
     near_tie = runner_up is not None and top_score - runner_up < params.tie_margin
     if top_score >= 100.0 and library.by_key.get(key) == [top] and not near_tie:
         return {**out, **_mapped(library, top, NAME_EXACT, 100.0, runner_up)}
-    if top_score >= params.accept_score and not near_tie:
+    fuzzy = top_score >= params.accept_score and not near_tie and not swaps_words(
+        key, library.keys.strict[top])
+    if read is not None and read.item >= 0:
+        same_family = family_of[top] == read.family
+        if fuzzy and same_family and not read.certain:
+            return {**out, **_mapped(library, top, FUZZY_AUTO, top_score, runner_up)}
+        if read.certain and (same_family or not fuzzy):  # a strong match elsewhere: review
+            return {**out, **_mapped(library, read.item, FAMILY, scored[read.item],
+                                     best_outside(read.family))}
+        if read.certain or not fuzzy:
+            return _unmatched(out, scored[read.item], best_outside(read.family), params)
+    if fuzzy:
         return {**out, **_mapped(library, top, FUZZY_AUTO, top_score, runner_up)}
-    status = NEEDS_REVIEW if top_score >= params.review_score else NO_CANDIDATE
-    return {**out, "method": UNMATCHED, "score": top_score, "runner_up_score": runner_up,
+    return _unmatched(out, top_score, runner_up, params)
+
+
+def _reads_family(read: FamilyRead | None, family: str) -> bool:
+    return read is not None and read.item >= 0 and read.family == family
+
+
+def _unmatched(out: dict[str, Any], score: float, runner_up: float | None,
+               params: MatchParams) -> dict[str, Any]:
+    status = NEEDS_REVIEW if score >= params.review_score else NO_CANDIDATE
+    return {**out, "method": UNMATCHED, "score": score, "runner_up_score": runner_up,
             "review_status": status}
 
 

@@ -135,10 +135,11 @@ def load_normalizer(path: str | Path | None) -> Normalizer:
 
 
 def normalizer_from_dict(data: Mapping[str, Any], where: str = "synonyms") -> Normalizer:
-    unknown = set(data) - {"synonyms", "acronyms"}
+    unknown = set(data) - {"synonyms", "acronyms", "qualifiers"}
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
-                         "use 'synonyms' (lists) and 'acronyms' (ACRONYM: expansion)")
+                         "use 'synonyms' (lists), 'acronyms' (ACRONYM: expansion) and "
+                         "'qualifiers' (kind: phrases, patterns)")
     groups = data.get("synonyms") or []
     if not isinstance(groups, Sequence) or isinstance(groups, str) or any(
             not isinstance(g, Sequence) or isinstance(g, str) or len(g) < 2 for g in groups):

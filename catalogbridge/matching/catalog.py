@@ -5,7 +5,9 @@ The Spark side of matching; the pure core and its `mapInPandas` wrapper are in `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -21,8 +23,11 @@ from pyspark.sql.types import (
 from catalogbridge.columns import canonical_level, is_covered, region_of
 from catalogbridge.io.readers import InputError
 from catalogbridge.names import CATALOG_KEY
+from udfs.families import Qualifiers, load_qualifiers
 from udfs.matching import RESULT_COLUMNS, MatchParams, NationalLibrary, catalog_matcher
 from udfs.normalize import BASIC, Normalizer, load_normalizer
+
+T = TypeVar("T")
 
 
 def national_library_table(national: DataFrame) -> DataFrame:
@@ -98,28 +103,37 @@ def dedupe_catalog(catalog: DataFrame, partitions: int | None = None) -> DataFra
 
 def load_synonyms(path: str | None) -> Normalizer:
     """The normaliser with the synonym lists at `matching.synonyms_path` (None: built-in rules)."""
-    if path is None:
-        return load_normalizer(None)
-    if not Path(path).is_file():
+    return _read_lists(path, load_normalizer)
+
+
+def load_qualifier_lists(path: str | None) -> Qualifiers:
+    """The local qualifier vocabularies of the same file (None: none)."""
+    return _read_lists(path, load_qualifiers)
+
+
+def _read_lists(path: str | None, loader: Callable[[str | None], T]) -> T:
+    if path is not None and not Path(path).is_file():
         raise InputError(f"matching.synonyms_path: no file at {path!r} (relative paths start at "
                          "the working directory; null = no synonyms)")
     try:
-        return load_normalizer(path)
+        return loader(path)
     except ValueError as exc:
         raise InputError(f"matching.synonyms_path: {exc}") from None
 
 
 def library_from_table(national_items: DataFrame, normalizer: Normalizer = BASIC,
-                       params: MatchParams | None = None) -> NationalLibrary:
+                       params: MatchParams | None = None,
+                       qualifiers: Qualifiers | None = None) -> NationalLibrary:
     """Collect the library to the driver (catalog-sized: ~10^4 rows) and index it once there.
 
     The prefilter index is built here, before broadcasting, so executors only unpickle it.
     """
     pdf = national_items.select("national_code", "national_name").toPandas()
     library = NationalLibrary(pdf["national_code"].tolist(),
-                              pdf["national_name"].fillna("").tolist(), normalizer)
+                              pdf["national_name"].fillna("").tolist(), normalizer, qualifiers)
     params = params or MatchParams()
     library.index(params.prefilter_score)
+    library.index(params.candidate_floor)
     library.neighbours(params.tie_margin)
     return library
 

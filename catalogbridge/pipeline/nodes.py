@@ -42,12 +42,14 @@ from catalogbridge.matching.catalog import (
     catalog_region_list,
     dedupe_catalog,
     library_from_table,
+    load_qualifier_lists,
     load_synonyms,
     map_catalog,
     national_library_table,
     national_name_conflicts,
     standardize_catalog,
 )
+from catalogbridge.matching.learning import apply_learning
 from catalogbridge.matching.review import DecisionError, apply_decisions, read_decisions, review_queue
 from catalogbridge.matching.settings import MatchingSettings
 from catalogbridge.names import (
@@ -159,7 +161,8 @@ def map_catalogs(*, raw: DataFrame, national: DataFrame, spark: SparkSession, ru
         raise InputError(
             f"inputs.catalogs ({inputs.catalogs.path}): the same local item_code is listed more "
             f"than once with different chrgitm_lv ({shown}); keep one row per code and region")
-    library = library_from_table(national, load_synonyms(matching.synonyms_path), matching)
+    library = library_from_table(national, load_synonyms(matching.synonyms_path), matching,
+                                 load_qualifier_lists(matching.synonyms_path))
     try:
         decisions = read_decisions(matching.decisions_path, library.key_of) \
             if matching.decisions_path else None
@@ -171,6 +174,8 @@ def map_catalogs(*, raw: DataFrame, national: DataFrame, spark: SparkSession, ru
     mapping = catalog.transform(dedupe_catalog, partitions=tasks).transform(
         map_catalog, spark=spark, library=library, params=matching, run_id=run_id,
     ).transform(apply_decisions, decisions=decisions, national=national, spark=spark)
+    if decisions is not None:  # rules are learned from the reviewed rows, then applied
+        mapping = mapping.cache().transform(apply_learning, national=national)
     return {CATALOG_MAPPING: mapping}
 
 
