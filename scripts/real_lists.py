@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from udfs.families import family_code
 from udfs.matching import MatchParams, NationalLibrary, map_items
 
 LABELS = Path(__file__).resolve().parent / "price_lists" / "labels"
@@ -28,8 +29,8 @@ _PAIRED = re.compile(r"^00\d{13}-(.+)$")
 
 
 def family_of(code: object) -> str:
-    text = str(code) if isinstance(code, str) else ""
-    return text[2:11] if len(text) == 15 else text
+    """The family of a code as the matcher reads it; blank for a missing code."""
+    return family_code(code) if isinstance(code, str) else ""
 
 
 def load_sets(lists_dir: Path, labels_dir: Path = LABELS) -> dict[str, pd.DataFrame]:

@@ -25,6 +25,7 @@ from rapidfuzz import fuzz
 from udfs.normalize import LATIN_GROUP, loose_key, strip_latin_groups
 
 KINDS = ("room", "duration", "extent", "surcharge", "method", "population")
+UNKNOWN = "unknown"  # the label of a qualifier outside the vocabulary (learning reads it)
 MIN_HEAD = 3  # characters of a family name read in front of a qualifier (诊查 is too short)
 MIN_TRUNCATED = 6  # characters of a cut-off name that may stand for the family it starts
 QUALIFIER_MATCH = 90.0  # a local qualifier this close to a sub-item's picks that sub-item
@@ -115,7 +116,6 @@ class FamilyRead:
     item: int  # the chosen member (library position); -1 when the family has no main item
     qualifier: str
     kind: str | None  # vocabulary kind, "sub_item" when a sub-item has the qualifier, or None
-    members: tuple[int, ...]
 
     @property
     def certain(self) -> bool:
@@ -124,7 +124,7 @@ class FamilyRead:
 
     def label(self) -> str:
         """What was read, for reviewers: `room:单人间`, `unknown:泵维护`, `no_main:…`."""
-        kind = (self.kind or "unknown") if self.item >= 0 else "no_main"
+        kind = (self.kind or UNKNOWN) if self.item >= 0 else "no_main"
         return f"{kind}:{self.qualifier}"
 
 
@@ -134,33 +134,34 @@ class FamilyIndex:
     def __init__(self, codes: Sequence[str], keys: Sequence[str], qualifiers: Qualifiers,
                  clashing: Sequence[Sequence[int]] = ()) -> None:
         self.qualifiers = qualifiers
+        self.family_of = [family_code(c) for c in codes]
         members: dict[str, list[int]] = defaultdict(list)
-        for i, code in enumerate(codes):
-            members[_family_code(code)].append(i)
-        self.family_of = [_family_code(c) for c in codes]
+        for i, family in enumerate(self.family_of):
+            members[family].append(i)
+        plain_keys = [plain(k) for k in keys]
         self.main: dict[str, int] = {}
         self.heads: dict[str, set[str]] = defaultdict(set)
         self.member_qualifier: dict[int, str] = {}
         self.members = {f: tuple(v) for f, v in members.items()}
         for family, items in members.items():
             mains = [i for i in items if codes[i].endswith("0000") or len(items) == 1]
-            head = plain(keys[mains[0]]) if mains else _common_head(
+            head = plain_keys[mains[0]] if mains else _common_head(
                 [plain(keys[i].split("(")[0]) for i in items])
             if mains:
                 self.main[family] = mains[0]
             if len(head) >= 2:
                 self.heads[head].add(family)
             for i in items:
-                own = plain(keys[i])
+                own = plain_keys[i]
                 if own.startswith(head) and own != head:
                     self.member_qualifier[i] = own[len(head):]
         self.sorted_heads = sorted(self.heads)
-        spellings = Counter(plain(k) for k in keys)
-        self._spelled = [spellings[plain(k)] for k in keys]
+        spellings = Counter(plain_keys)
+        self._spelled = [spellings[k] for k in plain_keys]
         self._latin = [_latin(k) for k in keys]
         # Names a synonym would have merged (血清铁蛋白测定, 铁蛋白测定) are not read as families:
         # a local 血清铁蛋白测定(化学发光法) would lose its 血清 and read as the other one.
-        self.clashing = {plain(keys[i]) for group in clashing for i in group}
+        self.clashing = {plain_keys[i] for group in clashing for i in group}
 
     def read(self, key: str) -> FamilyRead | None:
         """The family a local key names with a qualifier, if one can be read (see module)."""
@@ -203,30 +204,30 @@ class FamilyIndex:
         return out
 
     def _member(self, family: str, segments: list[str], latin: set[str]) -> FamilyRead:
-        members = self.members[family]
         qualifier = "".join(segments)
-        own = {i: self.member_qualifier[i] for i in members if i in self.member_qualifier}
+        is_phrase = self.qualifiers.is_phrase(qualifier)
+        own = {i: self.member_qualifier[i] for i in self.members[family]
+               if i in self.member_qualifier}
         exact = [i for i, q in own.items() if q == qualifier]
         if not exact:  # a name cut inside its qualifier
             exact = [i for i, q in own.items() if len(qualifier) >= 2 and q.startswith(qualifier)]
-        if not exact and not self.qualifiers.is_phrase(qualifier):
+        if not exact and not is_phrase:
             # a sub-item's qualifier inside a longer one: (Whipple术)(复杂), but 电化学发光法 is a
             # method of its own, not 化学发光法
             inside = [(len(q), i) for i, q in own.items() if len(q) >= 2 and q in qualifier]
             longest = max(inside, default=(0, -1))
             exact = [i for n, i in inside if n == longest[0]]
         if len(exact) == 1:
-            return FamilyRead(family, exact[0], qualifier, self._kind(exact[0], "sub_item", latin),
-                              members)
+            return FamilyRead(family, exact[0], qualifier, self._kind(exact[0], "sub_item", latin))
         scored = sorted(((fuzz.ratio(qualifier, q), i) for i, q in own.items()), reverse=True)
-        if not self.qualifiers.is_phrase(qualifier) and scored and scored[0][0] >= QUALIFIER_MATCH and (
+        if not is_phrase and scored and scored[0][0] >= QUALIFIER_MATCH and (
                 len(scored) == 1 or scored[1][0] < scored[0][0]):
-            return FamilyRead(family, scored[0][1], qualifier, self._kind(scored[0][1], "sub_item", latin),
-                              members)
+            return FamilyRead(family, scored[0][1], qualifier,
+                              self._kind(scored[0][1], "sub_item", latin))
         item = self.main.get(family, -1)
         kinds = [self.qualifiers.kind_of(g) for g in segments]
         kind = kinds[0] if all(kinds) else None
-        return FamilyRead(family, item, qualifier, self._kind(item, kind, latin), members)
+        return FamilyRead(family, item, qualifier, self._kind(item, kind, latin))
 
     def _kind(self, item: int, kind: str | None, latin: set[str]) -> str | None:
         """No kind (so no automatic match) for a member spelled like an item of another family
@@ -255,7 +256,7 @@ def _segments(bracketed: str, n: int) -> list[str]:
     return []
 
 
-def _family_code(code: str) -> str:
+def family_code(code: str) -> str:
     """The 9-digit base of a 15-digit NHSA code; any other code is a family of its own."""
     return code[2:11] if len(code) == 15 and code.isdigit() else code
 

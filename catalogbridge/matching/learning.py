@@ -20,8 +20,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from catalogbridge.names import AUTO, LEARNED, NEEDS_REVIEW, NO_CANDIDATE, REVIEWED, UNMATCHED
-
-UNKNOWN = "unknown:"
+from udfs.families import UNKNOWN
 
 
 def _consistent(rows: DataFrame, key: str, value: str) -> DataFrame:
@@ -37,7 +36,7 @@ def learned_rules(mapping: DataFrame) -> tuple[DataFrame, DataFrame]:
                              & F.col("national_code").isNotNull())
     aliases = _consistent(reviewed.where(F.col("match_key") != ""), "match_key",
                           "national_code").withColumnRenamed("national_code", "_alias_code")
-    read = reviewed.where(F.col("qualifier").startswith(UNKNOWN)).withColumn(
+    read = reviewed.where(F.col("qualifier").startswith(f"{UNKNOWN}:")).withColumn(
         "_is_main", F.col("national_code") == F.try_element_at("candidate_codes", F.lit(1)))
     qualifiers = _consistent(read, "qualifier", "_is_main").where("_is_main").drop("_is_main")
     return aliases, qualifiers
