@@ -37,7 +37,10 @@ def parser() -> argparse.ArgumentParser:
         "catalogs, settlement fee-detail rows) with ground truth for CatalogBridge.",
         epilog="Output: OUT/national_items.csv, OUT/catalogs/<admdvs>.csv, "
         "OUT/settlements/part-NNNNN.(parquet|csv), OUT/ground_truth/catalog_truth.csv, "
-        "OUT/ground_truth/expected_item_stats.csv, OUT/manifest.json. "
+        "OUT/ground_truth/expected_item_stats.csv, OUT/institutions.csv, "
+        "OUT/ground_truth/surges.csv, OUT/ground_truth/flow_visits.csv and "
+        "OUT/ground_truth/flow_items.csv (only when --rows <= --all-pairs-max-rows), "
+        "OUT/manifest.json. "
         "Same arguments give byte-identical data files.",
     )
     p.add_argument("--out", type=Path, required=True, help="output directory (created)")

@@ -34,6 +34,8 @@ from synth.dirty import (
     build_dictionaries,
     split_counts,
 )
+from synth.flow_truth import FlowTruth, institutions_frame, surges_frame
+from synth.flows import FlowAttrs, apply_surges, period_months, pick_surges, visit_attributes
 from synth.library import NATIONAL_COLUMNS, build_library
 from synth.model import MED_TYPES, build_model
 from synth.settlements import Chunk, generate_chunk, mean_lines
@@ -148,6 +150,12 @@ def generate(cfg: Config, log: bool = True) -> dict[str, object]:
     adicts = ArrowDicts(dicts, model.cities.codes)
     mode, mask = parse_pairs(cfg.truth_pairs, cfg.rows, cfg.all_pairs_max_rows)
     acc = StatsAccumulator(len(lib), mask)
+    surges = pick_surges(model)
+    write_frame_csv(institutions_frame(model, adicts), out / "institutions.csv")
+    surge_df = surges_frame(model, adicts, surges, period_months(model)[0])
+    write_frame_csv(surge_df, out / "ground_truth" / "surges.csv")
+    flow_acc = FlowTruth(model, adicts) if cfg.rows <= cfg.all_pairs_max_rows else None
+    moved = 0
     stats = _Stats()
     ext = "parquet" if cfg.settlement_format == "parquet" else "csv"
     part_files: list[dict[str, object]] = []
@@ -156,8 +164,8 @@ def generate(cfg: Config, log: bool = True) -> dict[str, object]:
     forms = {k: np.zeros(len(MISSING_FORMS), dtype=np.int64) for k in TEXT_KINDS}
     pending: list[Future[None]] = []
 
-    def write(ch: Chunk, rows: Rows, path: Path) -> None:
-        table = build_table(ch, rows, adicts)
+    def write(ch: Chunk, rows: Rows, fa: FlowAttrs, path: Path) -> None:
+        table = build_table(ch, rows, adicts, fa)
         write_part(table, path, cfg.settlement_format, cfg.encoding)
 
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
@@ -165,18 +173,22 @@ def generate(cfg: Config, log: bool = True) -> dict[str, object]:
             counts = {k: per_part[k][c] for k in KINDS}
             base = n_rows - counts["duplicate_feedetl_sn"]
             ch = generate_chunk(model, c, base, visit_off, line_off)
+            moved += apply_surges(model, ch, c, surges)  # only v_hosp of the moved visits
+            fa = visit_attributes(model, ch, c)
             rng = np.random.default_rng([cfg.seed, 606, c])
             blank_rng = np.random.default_rng([cfg.seed, 707, c])
             rows = apply_defects(ch, counts, dicts, p_start, p_end, rng, blank_rng)
             for k in TEXT_KINDS:
                 forms[k] += rows.forms[k]
             acc.add(ch, rows, model)
+            if flow_acc is not None:
+                flow_acc.add(ch, rows, fa)
             stats.add(ch)
             clean_rows += int((rows.kind == 0).sum())
             name = f"part-{c:05d}.{ext}"
             while len(pending) >= WRITERS:  # bound memory: at most WRITERS parts in flight
                 pending.pop(0).result()
-            pending.append(pool.submit(write, ch, rows, out / "settlements" / name))
+            pending.append(pool.submit(write, ch, rows, fa, out / "settlements" / name))
             part_files.append({"file": f"settlements/{name}", "rows": n_rows, "visits": len(ch.v_ip)})
             visit_off += len(ch.v_ip)
             line_off += base
@@ -184,8 +196,20 @@ def generate(cfg: Config, log: bool = True) -> dict[str, object]:
                 print(f"part {c + 1}/{len(parts)}: {n_rows} rows", flush=True)
         for f in pending:
             f.result()
-    truth = acc.frame(lib["item_code"].to_numpy(dtype=object))
+    lib_codes = lib["item_code"].to_numpy(dtype=object)
+    truth = acc.frame(lib_codes)
     write_stats(truth, out / "ground_truth" / "expected_item_stats.csv")
+    if flow_acc is not None:
+        write_frame_csv(flow_acc.visits_frame(), out / "ground_truth" / "flow_visits.csv")
+        write_frame_csv(flow_acc.items_frame(lib_codes), out / "ground_truth" / "flow_items.csv")
+    flows = {
+        "flow_truth_written": flow_acc is not None,
+        "surges": surge_df.to_dict("records"),
+        "surge_visits_moved": moved,
+        "notes": "filing_type null for visits in the insured's own city, '9' an unknown code; "
+        "a visit's month (flow truth) is that of its earliest clean line; flow_visits.csv "
+        "and flow_items.csv are written when rows <= all_pairs_max_rows",
+    }
     elapsed = time.perf_counter() - t0
     manifest = _manifest(
         cfg,
@@ -201,6 +225,7 @@ def generate(cfg: Config, log: bool = True) -> dict[str, object]:
         mask,
         truth,
         stats,
+        flows,
         elapsed,
         t_static,
     )
@@ -224,6 +249,7 @@ def _manifest(
     mask: np.ndarray,
     truth: pd.DataFrame,
     stats: _Stats,
+    flows: dict[str, object],
     elapsed: float,
     t_static: float,
 ) -> dict[str, object]:
@@ -286,6 +312,10 @@ def _manifest(
             "settlements": part_files,
             "catalog_truth": "ground_truth/catalog_truth.csv",
             "expected_item_stats": "ground_truth/expected_item_stats.csv",
+            "institutions": "institutions.csv",
+            "surges": "ground_truth/surges.csv",
+            "flow_visits": "ground_truth/flow_visits.csv" if flows["flow_truth_written"] else None,
+            "flow_items": "ground_truth/flow_items.csv" if flows["flow_truth_written"] else None,
         },
         "library": {
             "items": len(lib),
@@ -309,6 +339,7 @@ def _manifest(
             "det_item_fee_sumamt (2 dp); province = first 2 digits + 0000",
         },
         "realised": stats.summary(),
+        "flows": flows,
         "calibration": {
             "cross_share_target": C.CROSS_SHARE,
             "cross_sampling": C.CROSS_SAMPLING,

@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from synth.dirty import Dictionaries, Rows
+from synth.flows import FILING_DICT, LEVEL_CODES, PSN_TYPES, FlowAttrs
 from synth.model import MED_TYPES
 from synth.settlements import Chunk
 
@@ -39,13 +40,22 @@ SCHEMA = pa.schema(
         ("gend", pa.string()),
         ("age", pa.int32()),
         ("med_list_codg", pa.string()),
+        # Cross-region care analytics (synth.flows).
+        ("filing_type", pa.string()),
+        ("psn_type", pa.string()),
+        ("hosp_lv", pa.string()),
+        ("fund_pay_sumamt", pa.float64()),
+        ("begntime", pa.timestamp("us")),
+        ("endtime", pa.timestamp("us")),
     ]
 )
+TIME_COLUMNS = ("fee_ocur_time", "begntime", "endtime")
 
 
 # Low-cardinality columns worth dictionary encoding; ids are unique and would only pay for it.
 DICTIONARY_COLUMNS = ["insuplc_admdvs", "mdtrtarea_admvs", "med_type", "medins_list_codg",
-                      "medins_list_name", "fixmedins_code", "gend", "med_list_codg"]
+                      "medins_list_name", "fixmedins_code", "gend", "med_list_codg",
+                      "filing_type", "psn_type", "hosp_lv"]
 
 
 class ArrowDicts:
@@ -61,6 +71,9 @@ class ArrowDicts:
         )
         self.med_types = pa.array(list(MED_TYPES), type=pa.string())
         self.sexes = pa.array(["1", "2"], type=pa.string())
+        self.filing = pa.array(list(FILING_DICT), type=pa.string())
+        self.psn_types = pa.array(list(PSN_TYPES), type=pa.string())
+        self.levels = pa.array(list(LEVEL_CODES), type=pa.string())
 
 
 def _take(dictionary: pa.Array, idx: np.ndarray) -> pa.Array:
@@ -96,7 +109,24 @@ def _fixed(*parts: np.ndarray) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data.ravel()))
 
 
-def build_table(ch: Chunk, rows: Rows, ad: ArrowDicts) -> pa.Table:
+def fixmedins_codes(ad: ArrowDicts, city: np.ndarray, hosp: np.ndarray) -> pa.Array:
+    """'H' + 6-digit treatment city code + 5-digit hospital index within the city."""
+    return _fixed(_const("H", len(city)), ad.city_bytes[city], _digits(hosp, 5))
+
+
+def mdtrt_ids(ad: ArrowDicts, tc: np.ndarray, visit_no: np.ndarray) -> pa.Array:
+    return _fixed(ad.city_bytes[tc], _digits(visit_no, 12))
+
+
+def psn_nos(ad: ArrowDicts, ic: np.ndarray, psn: np.ndarray) -> pa.Array:
+    return _fixed(ad.city_bytes[ic], _digits(psn, 10))
+
+
+def _timestamps(seconds: np.ndarray) -> pa.Array:
+    return pa.array(seconds * 1_000_000, type=pa.int64()).cast(pa.timestamp("us"))
+
+
+def build_table(ch: Chunk, rows: Rows, ad: ArrowDicts, fa: FlowAttrs) -> pa.Table:
     t = rows.take
     lv = ch.l_visit[t]
     n = len(t)
@@ -106,22 +136,26 @@ def build_table(ch: Chunk, rows: Rows, ad: ArrowDicts) -> pa.Table:
         "feedetl_sn": _fixed(tc, _digits(ch.line_offset + t, 12)),
         "setl_id": _fixed(tc, visit, _const("S01", n)),
         "mdtrt_id": _fixed(tc, visit),
-        "psn_no": _fixed(ad.city_bytes[ch.v_ic[lv]], _digits(ch.v_psn[lv], 10)),
+        "psn_no": psn_nos(ad, ch.v_ic[lv], ch.v_psn[lv]),
         "insuplc_admdvs": _take(ad.regions, rows.ins_region[t]),
         "mdtrtarea_admvs": _take(ad.regions, rows.trt_region[t]),
         "med_type": pc.take(ad.med_types, pa.array(ch.v_mt[lv])),
         "medins_list_codg": _take(ad.codes, rows.code[t]),
         "medins_list_name": _take(ad.names, rows.name[t]),
         "det_item_fee_sumamt": pa.array(rows.fee[t], type=pa.float64()),
-        "fee_ocur_time": pa.array(rows.ts[t] * 1_000_000, type=pa.int64()).cast(
-            pa.timestamp("us")
-        ),
+        "fee_ocur_time": _timestamps(rows.ts[t]),
         "cnt": pa.array(rows.cnt[t], type=pa.float64()),
         "pric": pa.array(ch.l_pric[t], type=pa.float64()),
-        "fixmedins_code": _fixed(_const("H", n), tc, _digits(ch.v_hosp[lv], 5)),
+        "fixmedins_code": fixmedins_codes(ad, ch.v_tc[lv], ch.v_hosp[lv]),
         "gend": pc.take(ad.sexes, pa.array(ch.v_sex[lv].astype(np.int64) - 1)),
         "age": pa.array(ch.v_age[lv], type=pa.int32()),
         "med_list_codg": _take(ad.reported, rows.reported[t]),
+        "filing_type": _take(ad.filing, fa.v_filing[lv].astype(np.int64)),
+        "psn_type": pc.take(ad.psn_types, pa.array(fa.v_psn_type[lv].astype(np.int64))),
+        "hosp_lv": pc.take(ad.levels, pa.array(fa.v_level[lv].astype(np.int64))),
+        "fund_pay_sumamt": pa.array(fa.l_fund[t], type=pa.float64()),
+        "begntime": _timestamps(fa.v_begin[lv]),
+        "endtime": _timestamps(fa.v_end[lv]),
     }
     return pa.Table.from_arrays([cols[f.name] for f in SCHEMA], schema=SCHEMA)
 
@@ -131,8 +165,9 @@ def write_part(table: pa.Table, path: Path, fmt: str, encoding: str) -> None:
         pq.write_table(table, path, compression="snappy", row_group_size=256 * 1024,
                        use_dictionary=DICTIONARY_COLUMNS)
         return
-    ts = pc.strftime(table["fee_ocur_time"].cast(pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")
-    table = table.set_column(table.schema.get_field_index("fee_ocur_time"), "fee_ocur_time", ts)
+    for col in TIME_COLUMNS:
+        ts = pc.strftime(table[col].cast(pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")
+        table = table.set_column(table.schema.get_field_index(col), col, ts)
     buf = io.BytesIO()
     buf.write((",".join(table.column_names) + "\n").encode("utf-8"))
     pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))

@@ -154,6 +154,12 @@ def test_layout_and_headers(data: tuple[Path, dict[str, Any]]) -> None:
         "gend",
         "age",
         "med_list_codg",
+        "filing_type",
+        "psn_type",
+        "hosp_lv",
+        "fund_pay_sumamt",
+        "begntime",
+        "endtime",
     ]
     assert types["det_item_fee_sumamt"] == "double" and types["age"] == "int32"
     assert types["fee_ocur_time"].startswith("timestamp")
