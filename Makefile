@@ -7,7 +7,7 @@ CONF   ?= conf/demo.yaml
 DEMO_ROWS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system jars data run test test-slow test-all lint clean package test-cluster bench bench-decisions bench-disclosure eval-matching price-lists bench-matching
+.PHONY: help setup system jars data run test test-slow test-all lint clean package test-cluster bench bench-decisions bench-flows bench-disclosure eval-matching price-lists bench-matching
 
 ENV_ARCHIVE := dist/catalogbridge-env.tar.gz
 BENCH_ROWS  ?= 5000000 50000000
@@ -77,6 +77,9 @@ bench: setup $(VENV)/.bench-stamp ## Time the pipeline at 5 M and 50 M rows agai
 
 bench-decisions: setup $(VENV)/.bench-stamp ## Time the decision stages against the rest at 5 M rows, by draws and region level (~25 min)
 	$(BIN)/python scripts/bench_decisions.py
+
+bench-flows: setup $(VENV)/.bench-stamp ## Time the cross-region care analytics against the rest at 5 M rows (~15 min)
+	$(BIN)/python scripts/bench_flows.py
 
 bench-disclosure: setup ## Time small-cell suppression on the demo's tables (after make run) against one audit
 	$(BIN)/python scripts/bench_disclosure.py --conf $(CONF)

@@ -38,6 +38,19 @@ PUBLISHED_TABLES = {table: f"published_{table}" for table in (
     DISCREPANT_ITEMS, CLASS_SUMMARY, SCENARIO_RESULTS, INSURED_DECISIONS, INSURED_SCENARIOS)}
 SUPPRESSION_LOG = "suppression_log"
 PRIMARY, COMPLEMENTARY = "primary", "complementary"
+# Cross-region care analytics (catalogbridge.flows): visits, flows, who travels, costs, alerts.
+FLOW_VISITS = "flow_visits"  # one row per visit and pair: what every flow table counts
+FLOW_PANEL = "flow_panel"  # pair x month x med_type x cross level, with 'all' rollups
+FLOW_DESTINATIONS = "flow_destinations"  # origin-destination matrix (long), shares and ranks
+FLOW_BALANCE = "flow_balance"  # per region: home, outflow, inflow, net inflow
+FLOW_CONCENTRATION = "flow_concentration"  # top-N institutions and tiers: inflow vs own insured
+FLOW_DISTANCE = "flow_distance"  # per ordered region pair: distance, rates, fitted visits
+FLOW_GRAVITY = "flow_gravity"  # the distance-decay model's fit and correlations
+FLOW_TRAVELLERS = "flow_travellers"  # mix of filing type, med_type, person type, tier per pair
+COST_BENCHMARKS = "cost_benchmarks"  # cost away vs at home vs the treatment region's own
+FLOW_QUALITY = "flow_quality"  # unknown codes and regions missing from the reference
+SURGE_ALERTS = "surge_alerts"
+SURGE_DRIVERS = "surge_drivers"
 STAGE_INPUTS = "stage_inputs"  # fingerprint of what each reusable stage read, and the run
 
 # Settlement columns (NHSA field names) that several modules read.

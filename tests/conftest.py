@@ -39,6 +39,7 @@ def pseudonym_of(value: str) -> str:
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 NHSA = SHARED / "data" / "nhsa"
 NATIONAL_ROWS = 20_000
+ALERT_MIN_VISITS = 3  # flows.alerts.min_baseline_visits of the national case
 
 TEST_SPARK = SparkSettings(
     master="local[2]",
@@ -104,6 +105,11 @@ def national_case(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory)
         "--set", f"inputs.catalogs.path={data / 'catalogs'}",
         "--set", f"inputs.settlements.path={data / 'settlements'}",
         "--set", f"output.path={root / 'out'}", "--set", "output.charts=false",
+        "--set", f"inputs.institutions.path={data / 'institutions.csv'}",
+        "--set", "inputs.institutions.format=csv",
+        # A small year: alert on institutions with a handful of baseline visits.
+        "--set", f"flows.alerts.min_baseline_visits={ALERT_MIN_VISITS}",
+        "--set", "flows.alerts.min_baseline_fees=0",
     ])
     log_file = logging.FileHandler(root / "run.log", encoding="utf-8")  # scanned for identifiers
     ours = logging.getLogger("catalogbridge")

@@ -20,7 +20,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("catalogbridge.columns", "catalogbridge.labels",           # column helpers, code labels,
      "catalogbridge.privacy"),                                  # pseudonyms, disclosure control
     ("catalogbridge.io",),                                      # readers, store, session, exports
-    ("catalogbridge.transforms", "catalogbridge.matching", "catalogbridge.quality"),  # domain
+    ("catalogbridge.transforms", "catalogbridge.matching", "catalogbridge.quality",  # domain
+     "catalogbridge.flows"),                                    # cross-region care analytics
     ("catalogbridge.decisions",),                               # per region and group
     ("catalogbridge.publication",),                             # published tables, suppression
     ("catalogbridge.reporting",),                               # charts, summaries

@@ -49,8 +49,8 @@ def test_reports_of_an_earlier_run_rebuilt_from_its_versions(
     rebuilt = json.loads((exports / "as_of_test-run" / "quality_report.json").read_text("utf-8"))
     assert rebuilt["totals"] == first["totals"]
     assert rebuilt["as_of"] == "test-run"
-    assert rebuilt["table_versions"] == {"reconciliation": 0, "settlement_deliveries": 0,
-                                         "settlement_rows": 0}
+    assert rebuilt["table_versions"] == {"flow_quality": 0, "reconciliation": 0,
+                                         "settlement_deliveries": 0, "settlement_rows": 0}
 
     assert quality_report.main([*case.args, "--as-of", "nosuchrun"]) == 2
     assert "has no version written by that run; runs it has (latest 10): test-run, run2" \

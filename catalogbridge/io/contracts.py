@@ -66,6 +66,20 @@ SETTLEMENTS = InputContract(
         "gend": StringType(),
         "age": IntegerType(),
         "med_list_codg": StringType(),
+        # Cross-region care analytics (catalogbridge.flows): each enables the analyses that
+        # need it; without it they are skipped with a log line.
+        "filing_type": StringType(),  # 异地备案类别, code or name (conf flows.filing_types)
+        "psn_type": StringType(),  # 人员类别, e.g. 在职 / 退休
+        "hosp_lv": StringType(),  # 医院等级, NHSA code or name (conf flows.hospital_levels)
+        "fund_pay_sumamt": FEE_TYPE,  # fund-paid amount of the line
+        "begntime": TimestampType(),  # the stay's start and end
+        "endtime": TimestampType(),
     },
     lineage=True,
+)
+
+INSTITUTIONS = InputContract(
+    name="institutions",
+    required={"fixmedins_code": StringType()},
+    optional={"fixmedins_name": StringType(), "admdvs": StringType(), "hosp_lv": StringType()},
 )

@@ -59,11 +59,12 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class InputsSettings:
-    """The three inputs of a run (conf `inputs`)."""
+    """The inputs of a run (conf `inputs`); the institution table is optional."""
 
     national_items: InputSpec
     catalogs: InputSpec
     settlements: InputSpec
+    institutions: InputSpec | None = None  # fixmedins_code, name, region, level (flows)
 
 
 class InputError(ValueError):

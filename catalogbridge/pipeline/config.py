@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from catalogbridge.decisions.settings import DecisionSettings
+from catalogbridge.flows.settings import FlowSettings
 from catalogbridge.io.readers import InputsSettings
 from catalogbridge.io.session import SparkSettings
 from catalogbridge.io.store import OutputSettings
@@ -33,6 +34,7 @@ class PipelineConfig:
     quality: QualitySettings = field(default_factory=QualitySettings)
     scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
     decision: DecisionSettings = field(default_factory=DecisionSettings)
+    flows: FlowSettings = field(default_factory=FlowSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     spark: SparkSettings = field(default_factory=SparkSettings)

@@ -89,6 +89,7 @@ from catalogbridge.quality.reconciliation import reconciliation
 from catalogbridge.quality.report import (
     build_report,
     delivery_months,
+    records,
     redeliveries,
     render_markdown,
     share_changes,
@@ -407,12 +408,13 @@ def summarise_run(*, schemes: DataFrame, clean: DataFrame, quarantine: DataFrame
 
 
 def report_quality(*, clean: DataFrame, quarantine: DataFrame, recon: DataFrame,
-                   deliveries: DataFrame, previous: dict[str, Any] | None, run_id: str,
-                   analysis: AnalysisSettings, quality: QualitySettings) -> Outputs:
-    """This run's quality report beside the previous run's, with the shares that moved and
-    the months delivered again."""
+                   deliveries: DataFrame, flows: DataFrame, previous: dict[str, Any] | None,
+                   run_id: str, analysis: AnalysisSettings, quality: QualitySettings) -> Outputs:
+    """This run's quality report beside the previous run's, with the shares that moved, the
+    months delivered again and the codes the flow analyses could not read."""
     report: dict[str, Any] = {"run_id": run_id, **build_report(
         clean=clean, quarantine=quarantine, recon=recon, region_level=analysis.region_level)}
+    report["flow_quality"] = records(flows.orderBy("check", "side", F.desc("lines"), "value"))
     months = delivery_months(deliveries, recon, period_start=analysis.period.start,
                              period_end=analysis.period.end)
     redeliveries(months, previous)

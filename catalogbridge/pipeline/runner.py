@@ -20,7 +20,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from catalogbridge.io.contracts import CATALOGS, NATIONAL_ITEMS, SETTLEMENTS
+from catalogbridge.io.contracts import CATALOGS, INSTITUTIONS, NATIONAL_ITEMS, SETTLEMENTS
 from catalogbridge.io.deliveries import SettlementSource
 from catalogbridge.io.exports import export_csv, write_json, write_text
 from catalogbridge.io.readers import InputError, read_input
@@ -35,11 +35,12 @@ from catalogbridge.privacy.pseudonyms import Pseudonymiser
 from catalogbridge.quality.rules import load_supervision_limits
 from catalogbridge.reporting.charts import write_scheme_charts
 from catalogbridge.reporting.decision_charts import write_decision_charts
+from catalogbridge.reporting.flow_charts import write_flow_charts
 from catalogbridge.settings import SettingError
 
 log = logging.getLogger("catalogbridge")
 
-CONTRACTS = {c.name: c for c in (NATIONAL_ITEMS, CATALOGS, SETTLEMENTS)}
+CONTRACTS = {c.name: c for c in (NATIONAL_ITEMS, CATALOGS, SETTLEMENTS, INSTITUTIONS)}
 SETTLEMENT_FILES = "input:settlements"
 
 
@@ -93,8 +94,9 @@ class Run:
                     self.spark, self.cfg.inputs.settlements, self.pseudonymiser())
             return self.sources[ref]
         if ref.startswith("input:"):
-            name = ref.removeprefix("input:")
-            return read_input(self.spark, getattr(self.cfg.inputs, name), CONTRACTS[name])
+            spec = getattr(self.cfg.inputs, ref.removeprefix("input:"))
+            return None if spec is None else read_input(
+                self.spark, spec, CONTRACTS[ref.removeprefix("input:")])
         if ref.startswith("previous:"):
             return self.store.read_previous(ref.removeprefix("previous:"))
         if ref in stage_table.VIEWS:
@@ -127,6 +129,11 @@ class Run:
             count = write_decision_charts(value, self.exports / INTERNAL_DIR / "charts",
                                           os.cpu_count() or 1)
             return f"{count.total:,} decision charts ({count.unchanged:,} unchanged)"
+        if ref == "exports/flow_charts":
+            if value is None:
+                return None
+            count = write_flow_charts(value, self.exports / INTERNAL_DIR / "charts" / "flows")
+            return f"{count.total:,} flow charts ({count.unchanged:,} unchanged)"
         if ref.startswith(EXPORTS_PREFIX):
             target = self.exports / ref.removeprefix(EXPORTS_PREFIX)
             if target.suffix == ".json":

@@ -13,7 +13,8 @@ Datasets named in `inputs` and `outputs`:
 - `quality_history` (input: the previous run's report; output: this run's, kept);
 - `exports/<file>.json` / `.md`: documents written under `output.exports`;
 - `exports/charts`: scheme rows, one PNG per pair;
-- `exports/decision_charts`: the decision tables, three PNGs per insured region (internal).
+- `exports/decision_charts`: the decision tables, three PNGs per insured region (internal);
+- `exports/flow_charts`: the flow tables, five PNGs (internal/charts/flows).
 `exports` lists the tables a stage exports as Excel-friendly CSV, in the given order.
 `params` are node keywords the run serves: a conf section, `spark`, `run_id`, `table_format`,
 or `charts` (output.charts). A `reusable` stage keeps its tables when nothing it reads
@@ -35,8 +36,18 @@ from catalogbridge.names import (
     BUDGET_SENSITIVITY,
     CATALOG_MAPPING,
     CLASS_SUMMARY,
+    COST_BENCHMARKS,
     DISCLOSURE_CELLS,
     DISCREPANT_ITEMS,
+    FLOW_BALANCE,
+    FLOW_CONCENTRATION,
+    FLOW_DESTINATIONS,
+    FLOW_DISTANCE,
+    FLOW_GRAVITY,
+    FLOW_PANEL,
+    FLOW_QUALITY,
+    FLOW_TRAVELLERS,
+    FLOW_VISITS,
     GROUP_HARMONISATION,
     GROUP_SUMMARY,
     GROUP_USE,
@@ -59,9 +70,11 @@ from catalogbridge.names import (
     SETTLEMENTS_QUARANTINE,
     STATUS,
     SUPPRESSION_LOG,
+    SURGE_ALERTS,
+    SURGE_DRIVERS,
     TREATMENT,
 )
-from catalogbridge.pipeline import nodes
+from catalogbridge.pipeline import flow_nodes, nodes
 from catalogbridge.quality.reconciliation import check_reconciliation
 from catalogbridge.transforms.cleaning import clean_rows, quarantined_rows
 
@@ -183,6 +196,34 @@ STAGES: tuple[Stage, ...] = (
           (BUDGET_FRONTIER, OPTIMAL_ITEMS, SCHEME_COMPARISON), params=("scenario", "decision"),
           exports=internal(CsvExport(BUDGET_FRONTIER, (*UNIT_KEY, "cap_index")),
                            CsvExport(SCHEME_COMPARISON, (*UNIT_KEY, "scheme")))),
+    Stage("flow_visits", flow_nodes.summarise_visits,
+          {"clean": SETTLEMENTS_CLEAN, "institutions": "input:institutions"}, (FLOW_VISITS,),
+          params=("flows",)),
+    Stage("flows", flow_nodes.analyse_flows, {"visits": FLOW_VISITS},
+          (FLOW_PANEL, FLOW_DESTINATIONS, FLOW_BALANCE, FLOW_CONCENTRATION, FLOW_DISTANCE,
+           FLOW_GRAVITY, FLOW_TRAVELLERS, COST_BENCHMARKS, FLOW_QUALITY),
+          params=("spark", "flows"),
+          exports=internal(
+              CsvExport(FLOW_PANEL, (INSURED, TREATMENT, "period", "med_type", "cross_level")),
+              CsvExport(FLOW_DESTINATIONS, (INSURED, "rank")),
+              CsvExport(FLOW_BALANCE, ("admdvs",)),
+              CsvExport(FLOW_CONCENTRATION, (TREATMENT, "grouping", "group")),
+              CsvExport(FLOW_DISTANCE, (INSURED, TREATMENT)),
+              CsvExport(FLOW_GRAVITY),
+              CsvExport(FLOW_TRAVELLERS, (INSURED, TREATMENT, "dimension", "value")),
+              CsvExport(COST_BENCHMARKS, (INSURED, TREATMENT, "med_type")),
+              CsvExport(FLOW_QUALITY, ("check", "side", "value")))),
+    Stage("surge_alerts", flow_nodes.raise_surge_alerts, {"visits": FLOW_VISITS},
+          (SURGE_ALERTS,), params=("flows",),
+          exports=internal(CsvExport(SURGE_ALERTS, ("alert_rank",)))),
+    Stage("surge_drivers", flow_nodes.explain_surges,
+          {"alerts": SURGE_ALERTS, "visits": FLOW_VISITS, "clean": SETTLEMENTS_CLEAN},
+          (SURGE_DRIVERS,), params=("flows",),
+          exports=internal(CsvExport(SURGE_DRIVERS, ("alert_rank", "driver", "driver_rank")))),
+    Stage("flow_charts", flow_nodes.draw_flow_charts,
+          {"destinations": FLOW_DESTINATIONS, "balance": FLOW_BALANCE, "panel": FLOW_PANEL,
+           "distance": FLOW_DISTANCE, "gravity": FLOW_GRAVITY, "alerts": SURGE_ALERTS},
+          ("exports/flow_charts",), params=("flows", "charts")),
     Stage("publish", nodes.publish_tables,
           {"discrepant": DISCREPANT_ITEMS, "classes": CLASS_SUMMARY,
            "pair_schemes": SCENARIO_RESULTS, "decisions": INSURED_DECISIONS,
@@ -206,7 +247,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("quality_report", nodes.report_quality,
           {"clean": SETTLEMENTS_CLEAN, "quarantine": SETTLEMENTS_QUARANTINE,
            "recon": RECONCILIATION, "deliveries": SETTLEMENT_DELIVERIES,
-           "previous": "quality_history"},
+           "flows": FLOW_QUALITY, "previous": "quality_history"},
           ("exports/quality_report.json", "exports/quality_report.md", "quality_history"),
           params=("run_id", "analysis", "quality")),
 )

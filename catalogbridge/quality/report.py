@@ -195,6 +195,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"| {m['month'] or 'undated'} | {m['change']} | {m['files']:,} | {m['rows']:,} | "
               f"{m['clean_rows']:,} | {_cell(_blank(m['previous_rows']))} | "
               f"{'yes' if m['outside_period'] else ''} |" for m in report.get("deliveries", [])]
+    lines += ["", "## Cross-region care: values the flow analyses could not read", ""]
+    unread = report.get("flow_quality", [])
+    lines += ["| check | value | side | visits | rows | fix |", "|---|---|---|---:|---:|---|"] + [
+        f"| {r['check']} | {r['value']} | {r['side']} | {r['visits']:,} | {r['lines']:,} | {r['fix']} |"
+        for r in unread] if unread else ["Every filing type, hospital level and region was known."]
     alerts = [c for c in report["share_changes"] if c["alert"]]
     lines += ["", "## Changes against the previous run", ""]
     if report.get("previous_run_id") is None:

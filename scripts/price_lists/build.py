@@ -26,6 +26,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mirrors import git_show
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_SAMPLE = Path(__file__).resolve().parents[3] / "shared/data/nhsa/national_items_sample.tsv"
 COLUMNS = ["source", "row", "local_code", "local_name", "price", "unit", "spec_base", "nhsa_code"]
@@ -74,16 +77,6 @@ def derive(code: str) -> tuple[str, str]:
     if m := RE_LOCAL.fullmatch(c):
         return m.group(1), ""
     return "", ""
-
-
-def git_show(git_dir: Path, commit: str, path: str) -> bytes:
-    """Read one file of one commit from a bare mirror."""
-    out = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"],
-        check=True,
-        capture_output=True,
-    )
-    return out.stdout
 
 
 def sql_values(text: str) -> list[str]:

@@ -28,6 +28,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mirrors import git_show
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 DEFAULT_OUT = ROOT / "catalogbridge/flows/reference/regions.csv"
@@ -43,16 +46,6 @@ RE_RING = re.compile(r"\(([^()]+)\)")  # innermost parentheses: one ring of a (M
 # (6,255 km² in the source against some 13 km² of land), 600-1,500 km south of Hainan Island:
 # with them the centroid of 海南省 would lie about 150 km out at sea, south of 三亚.
 NOT_IN_PROVINCE_CENTROID = {"460300"}
-
-
-def git_show(git_dir: Path, commit: str, path: str) -> bytes:
-    """Read one file of one commit from a bare mirror."""
-    out = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"],
-        check=True,
-        capture_output=True,
-    )
-    return out.stdout
 
 
 def mirror(src: dict, mirror_root: Path) -> Path:

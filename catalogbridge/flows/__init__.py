@@ -1,0 +1,1 @@
+"""Cross-region care analytics: flows, who travels, cost benchmarks, surge alerts."""
