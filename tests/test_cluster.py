@@ -53,6 +53,9 @@ COMPARED = {
     "discrepant_items": ["insured_admdvs", "treatment_admdvs", "national_code"],
     "scenario_results": ["insured_admdvs", "treatment_admdvs", "scheme"],
     "published_scenario_results": ["insured_admdvs", "treatment_admdvs", "scheme"],
+    # the flow stages: the gravity fit (statsmodels) and the surge alerts
+    "flow_gravity": ["model"],
+    "surge_alerts": ["alert_rank"],
     # suppression in applyInPandas with HiGHS from the shipped environment
     "disclosure_cells": ["insured_admdvs", "kind", "treatment_admdvs", "national_code",
                          "grouping", "group_code", "scheme"],
