@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import pandas as pd
+
+from catalogbridge.flows.regions import load_regions
 from catalogbridge.settings import SettingError, check_choice
 
 # 异地备案类别: the NHSA filing types of cross-region care (long-term: settled retirees,
@@ -75,3 +79,7 @@ class FlowSettings:
                                         "code its name, e.g. {\"1\": 异地安置退休}")
             if len(set(names.values())) < len(names):
                 raise SettingError(key, "two codes share one name; each name once")
+
+    def regions(self) -> pd.DataFrame:
+        """The region reference: `regions_path`, or the shipped table."""
+        return load_regions(Path(self.regions_path) if self.regions_path else None)

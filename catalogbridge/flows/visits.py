@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from catalogbridge.columns import amount, lookup, region_of
 from catalogbridge.flows.settings import FlowSettings
+from catalogbridge.io.contracts import SETTLEMENTS
 from catalogbridge.names import FEE, INSURED, TIME, TREATMENT, VISIT
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 # Where a visit took place, seen from the insured's home (异地就医层级), from the raw codes.
 LOCAL, INTRA_PROVINCE, INTER_PROVINCE, PROVINCE_ONLY = (
     "local", "intra_province", "inter_province", "same_province_city_unknown")
-CROSS_LEVELS = (LOCAL, INTRA_PROVINCE, INTER_PROVINCE, PROVINCE_ONLY)
 UNKNOWN, NOT_RECORDED = "unknown", "not_recorded"
 UNGRADED = "未定级"
 TIERS = ("三级", "二级", "一级")
@@ -39,9 +39,8 @@ ENABLES: Mapping[str, tuple[str, str]] = {
     "begntime": ("stay_days", "length of stay (with endtime)"),
 }
 
-OPTIONAL_TYPES = {"fixmedins_code": "string", "filing_type": "string", "psn_type": "string",
-                  "hosp_lv": "string", "fund_pay_sumamt": "decimal(18,2)",
-                  "begntime": "timestamp", "endtime": "timestamp"}
+# Their types as the input contract gives them (absent columns become typed nulls).
+OPTIONAL_TYPES = {c: SETTLEMENTS.optional[c] for c in (*ENABLES, "endtime")}
 
 
 def present_columns(visits: DataFrame) -> dict[str, bool]:

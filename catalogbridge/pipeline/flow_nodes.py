@@ -7,7 +7,6 @@ rows for n regions), never visits or lines.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -18,7 +17,6 @@ from catalogbridge.flows.checks import flow_quality
 from catalogbridge.flows.concentration import institution_concentration
 from catalogbridge.flows.distance import PAIR_SCHEMA, SUMMARY_SCHEMA, fit_gravity, pair_access
 from catalogbridge.flows.panel import ALL, flow_balance, flow_destinations, flow_panel
-from catalogbridge.flows.regions import load_regions
 from catalogbridge.flows.settings import FlowSettings
 from catalogbridge.flows.travellers import DIMENSIONS, cost_benchmarks, traveller_mix
 from catalogbridge.flows.visits import flow_visits, present_columns
@@ -36,7 +34,7 @@ from catalogbridge.names import (
     SURGE_ALERTS,
     SURGE_DRIVERS,
 )
-from catalogbridge.reporting.flow_charts import FlowChartTables
+from catalogbridge.reporting.flow_charts import TOP_ALERTS, FlowChartTables
 
 Outputs = dict[str, Any]
 # The settlement column behind each traveller dimension (med_type is required).
@@ -53,7 +51,7 @@ def analyse_flows(*, visits: DataFrame, spark: SparkSession, flows: FlowSettings
     """Flow panel, origin-destination shares, balance, concentration, distance decay, who
     travels, cost benchmarks and what could not be read."""
     present = present_columns(visits)
-    regions = load_regions(Path(flows.regions_path) if flows.regions_path else None)
+    regions = flows.regions()
     destinations = flow_destinations(visits)
     balance = flow_balance(visits)
     codes = [r[0] for r in balance.select("admdvs").collect()]  # bounded: regions
@@ -84,11 +82,7 @@ def raise_surge_alerts(*, visits: DataFrame, flows: FlowSettings) -> Outputs:
 def explain_surges(*, alerts: DataFrame, visits: DataFrame, clean: DataFrame,
                    flows: FlowSettings) -> Outputs:
     """The items and insured regions behind each surge alert, with their share of the rise."""
-    return {SURGE_DRIVERS: surge_drivers(alerts, visits, clean.where(
-        F.col("fixmedins_code").isNotNull()), alerts=flows.alerts)}
-
-
-ALERTS_CHARTED = 15  # surge_alerts.png shows the top alerts by money at stake
+    return {SURGE_DRIVERS: surge_drivers(alerts, visits, clean, alerts=flows.alerts)}
 
 
 def draw_flow_charts(*, destinations: DataFrame, balance: DataFrame, panel: DataFrame,
@@ -97,10 +91,10 @@ def draw_flow_charts(*, destinations: DataFrame, balance: DataFrame, panel: Data
     """Flow matrix, balance, monthly trend, distance decay and the top surge alerts as PNGs."""
     if not charts:
         return {"exports/flow_charts": None}
-    regions = load_regions(Path(flows.regions_path) if flows.regions_path else None)
+    regions = flows.regions()
     monthly = panel.where((F.col("med_type") == ALL) & (F.col("period") != ALL))
     return {"exports/flow_charts": FlowChartTables(  # bounded: regions, pairs x months, 15 alerts
         destinations=destinations.toPandas(), balance=balance.toPandas(),
         monthly=monthly.toPandas(), distance=distance.toPandas(), gravity=gravity.toPandas(),
-        alerts=alerts.orderBy("alert_rank").limit(ALERTS_CHARTED).toPandas(),
+        alerts=alerts.orderBy("alert_rank").limit(TOP_ALERTS).toPandas(),
         region_names=dict(zip(regions["code"], regions["name"], strict=True)))}

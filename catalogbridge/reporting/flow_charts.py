@@ -24,12 +24,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from catalogbridge.flows.distance import PER
 from catalogbridge.names import INSURED, TREATMENT
 from catalogbridge.reporting import charts
 
 log = logging.getLogger(__name__)
 
-MAX_REGIONS, TOP_ALERTS, PER = 40, 15, 100_000  # regions in matrix and balance, alerts shown
+MAX_REGIONS, TOP_ALERTS = 40, 15  # regions in matrix and balance, alerts shown
 _ZH = {
     "no_data": "无数据", "no_alerts": "无预警", "visits": "就诊人次", "insured": "参保地",
     "treatment": "就医地", "matrix": "跨地区就医流向:参保地 → 就医地(就诊人次,对数色阶)",
