@@ -142,7 +142,10 @@ def _inputs(data: Path) -> list[str]:
     return ["--set", f"inputs.national_items.path={data / 'national_items.csv'}",
             "--set", f"inputs.catalogs.path={data / 'catalogs'}",
             "--set", f"inputs.settlements.path={data / 'settlements'}",
-            "--set", "output.charts=false"]
+            "--set", "output.charts=false",
+            # A 20,000-row case is too small for the default minimum volumes of an alert.
+            "--set", "flows.alerts.min_baseline_visits=3",
+            "--set", "flows.alerts.min_baseline_fees=0"]
 
 
 # One executor is killed when the driver logs this line (the clean stage has started).

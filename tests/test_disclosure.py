@@ -126,3 +126,33 @@ def test_primary_only_suppression_is_breakable_in_most_random_tables() -> None:
         values, equations, _ = grid(rows)
         broken += bool(audit(values, equations, primary_cells(values, 11), min_cell=11))
     assert broken >= 30
+
+
+def test_a_large_table_with_many_small_cells_passes_the_exact_audit() -> None:
+    # 1,600 body cells, about a third of them 1..10: one block of hundreds of primaries, the
+    # case where suppression screens them with joint LPs instead of one LP each.
+    rng = random.Random(11)
+    rows = [[rng.choice([rng.randint(1, 10), rng.randint(11, 60), rng.randint(11, 400)])
+             for _ in range(40)] for _ in range(40)]
+    values, equations, body = grid(rows)
+    result = suppress(values, equations, min_cell=11)
+    assert len(result.primary) > 400
+    assert audit(values, equations, result.hidden, min_cell=11) == []
+    published = {c for row in body for c in row} - result.hidden
+    assert len(published) > 200, "large cells stay published"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hiding_one_more_cell_never_narrows_a_bound(seed: int) -> None:
+    # Why suppression need not re-solve a cell once shown safe: the earlier solution stays
+    # feasible, so each cell's largest consistent value can only grow.
+    rng = random.Random(seed)
+    rows = [[rng.choice([rng.randint(1, 10), rng.randint(11, 80)]) for _ in range(5)]
+            for _ in range(4)]
+    values, equations, body = grid(rows)
+    hidden = primary_cells(values, 11)
+    before = {b.cell: b.upper for b in audit(values, equations, hidden, min_cell=11)}
+    extra = rng.choice(sorted({c for row in body for c in row} - hidden))
+    after = {b.cell: b.upper for b in audit(values, equations, hidden | {extra}, min_cell=11)}
+    assert set(after) <= set(before)
+    assert all(after[c] >= before[c] for c in after)

@@ -50,10 +50,11 @@ def summarise_visits(*, clean: DataFrame, institutions: DataFrame | None,
 def analyse_flows(*, visits: DataFrame, spark: SparkSession, flows: FlowSettings) -> Outputs:
     """Flow panel, origin-destination shares, balance, concentration, distance decay, who
     travels, cost benchmarks and what could not be read."""
+    visits = visits.cache()  # read by every table below; the stage's end releases it
     present = present_columns(visits)
     regions = flows.regions()
-    destinations = flow_destinations(visits)
-    balance = flow_balance(visits)
+    destinations = flow_destinations(visits).cache()  # collected for the model and written
+    balance = flow_balance(visits).cache()  # its regions are collected, then it is written
     codes = [r[0] for r in balance.select("admdvs").collect()]  # bounded: regions
     access, gravity = fit_gravity(pair_access(destinations.toPandas(), regions, codes,
                                               flows.region_level))  # bounded: region pairs

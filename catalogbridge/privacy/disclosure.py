@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 _LARGE = 1e12  # upper bound of every hidden cell: keeps each LP bounded
 _TOLERANCE = 1e-6  # an LP bound this close to an integer is that integer
+_SCREEN_MIN_SHARE = 0.05  # a screening pass lifting fewer of the targets left is the last
 _REPAIR_ROUNDS = 1000  # every round hides at least one more cell; a table has fewer
 
 
@@ -84,23 +85,37 @@ def suppress(values: Sequence[int], equations: Sequence[Equation], *, min_cell: 
     by_cell = _equations_by_cell(equations, len(values))
     _protect_locally(values, lows, equations, by_cell, hidden, primary, min_cell,
                      range(len(equations)))
-    audited: dict[frozenset[int], list[Breach]] = {}  # blocks no repair has touched since
+    safe: set[int] = set()  # primaries shown to reach min_cell: hiding more keeps them so
     for _ in range(_REPAIR_ROUNDS):
-        breaches = _audit(values, equations, hidden, min_cell, lows, primary, audited)
+        breaches = _audit(values, equations, hidden, min_cell, lows, primary, safe, exact=False)
         if not breaches:
             return Suppression(frozenset(primary), frozenset(hidden - primary))
-        repaired = 0
-        for breach in breaches:  # found before this round's repairs: some may be mended
-            cell = _repair_cell(values, equations, by_cell, hidden, breach, min_cell)
-            if cell is not None:
-                hidden.add(cell)
-                repaired += 1
-                _protect_locally(values, lows, equations, by_cell, hidden, primary, min_cell,
-                                 by_cell[cell])
-        if not repaired:
-            raise RuntimeError(f"cell {breaches[0].cell} cannot be protected: every cell "
-                               "linked to it is already hidden")
+        if not _repair(values, lows, equations, by_cell, hidden, primary, min_cell, breaches):
+            # Each suspect's own LP decides: some may reach min_cell on their own.
+            breaches = _audit(values, equations, hidden, min_cell, lows, primary, safe,
+                              exact=True)
+            if not breaches:
+                return Suppression(frozenset(primary), frozenset(hidden - primary))
+            if not _repair(values, lows, equations, by_cell, hidden, primary, min_cell,
+                           breaches):
+                raise RuntimeError(f"cell {breaches[0].cell} cannot be protected: every cell "
+                                   "linked to it is already hidden")
     raise RuntimeError(f"suppression did not converge in {_REPAIR_ROUNDS} rounds")
+
+
+def _repair(values: Sequence[int], lows: Sequence[int], equations: Sequence[Equation],
+            by_cell: list[list[int]], hidden: set[int], primary: set[int], min_cell: int,
+            breaches: list[Breach]) -> int:
+    """Hide one more cell per breach where one can help; how many were hidden."""
+    repaired = 0
+    for breach in breaches:  # found before this round's repairs: some may be mended
+        cell = _repair_cell(values, equations, by_cell, hidden, breach, min_cell)
+        if cell is not None:
+            hidden.add(cell)
+            repaired += 1
+            _protect_locally(values, lows, equations, by_cell, hidden, primary, min_cell,
+                             by_cell[cell])
+    return repaired
 
 
 def audit(values: Sequence[int], equations: Sequence[Equation], hidden: Iterable[int], *,
@@ -110,15 +125,22 @@ def audit(values: Sequence[int], equations: Sequence[Equation], hidden: Iterable
     and equations is below min_cell. `primary` defaults to the hidden cells 1..min_cell-1."""
     lows = list(lower) if lower is not None else [0] * len(values)
     targets = set(primary) if primary is not None else primary_cells(values, min_cell)
-    return _audit(values, equations, set(hidden), min_cell, lows, targets, {})
+    return _audit(values, equations, set(hidden), min_cell, lows, targets, set(), exact=True)
 
 
 def _audit(values: Sequence[int], equations: Sequence[Equation], hidden: set[int],
-           min_cell: int, lows: Sequence[int], primary: set[int],
-           audited: dict[frozenset[int], list[Breach]]) -> list[Breach]:
-    """`audit`, reusing the breaches of blocks in `audited`: a block's bounds depend only on
-    its cells (its equations are those of its cells; published values do not change)."""
-    targets = primary & hidden
+           min_cell: int, lows: Sequence[int], primary: set[int], safe: set[int], *,
+           exact: bool) -> list[Breach]:
+    """`audit` of the hidden primaries not in `safe`, adding those it shows safe to it.
+
+    Hiding a further cell only widens each LP's feasible set (the cell's published value
+    stays feasible), so a bound that reached min_cell keeps reaching it: across repair
+    rounds only the breached cells need solving again, not every cell of a grown block.
+    Not `exact`: the cells no joint solution lifts are suspects, their `upper` a lower bound
+    of the true one (enough for suppression to pick repairs; a block of thousands of
+    primaries then costs a few LPs a round instead of one per suspect).
+    """
+    targets = (primary & hidden) - safe
     if not targets:
         return []
     rows = [equation for equation in equations if hidden.intersection(equation.cells)]
@@ -127,11 +149,11 @@ def _audit(values: Sequence[int], equations: Sequence[Equation], hidden: set[int
     breaches = []
     for component_cells, component_rows in _components(rows, cells, column):
         open_targets = [c for c in component_cells if c in targets]
-        block = frozenset(component_cells)
-        if open_targets and block not in audited:
+        if open_targets:
             bounds = _Bounds(values, lows, hidden, component_cells, component_rows)
-            audited[block] = bounds.breaches(open_targets, values, min_cell)
-        breaches += audited.get(block, [])
+            found = bounds.breaches(open_targets, values, min_cell, exact=exact)
+            safe.update(set(open_targets) - {b.cell for b in found})
+            breaches += found
     return sorted(breaches, key=lambda b: b.cell)
 
 
@@ -156,29 +178,42 @@ class _Bounds:
     def __init__(self, values: Sequence[int], lows: Sequence[int], hidden: set[int],
                  cells: list[int], rows: list[Equation]) -> None:
         self.position = {cell: i for i, cell in enumerate(cells)}
-        _silence_banner()
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("presolve", "off")  # warm starts across objectives
-        n = len(cells)
-        self.highs.addVars(n, np.array([float(lows[c]) for c in cells]), np.full(n, _LARGE))
-        self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        for equation in rows:
-            coefficients: dict[int, float] = defaultdict(float)
-            rhs = 0.0
-            for cell, sign in ((equation.total, 1.0), *((p, -1.0) for p in equation.parts)):
-                if cell in hidden:
-                    coefficients[self.position[cell]] += sign
-                else:
-                    rhs -= sign * values[cell]
-            index = np.array(list(coefficients), dtype=np.int32)
-            self.highs.addRow(rhs, rhs, len(index), index,
-                              np.array(list(coefficients.values())))
-        self.costs = np.zeros(n)
+        self.lows = np.array([float(lows[c]) for c in cells])
+        self.rows = [self._row(equation, hidden, values) for equation in rows]
+        self._warm: highspy.Highs | None = None  # the model of `_maximise`, made on first use
+        self.costs = np.zeros(len(cells))
 
-    def breaches(self, targets: list[int], values: Sequence[int], min_cell: int) -> list[Breach]:
+    def _row(self, equation: Equation, hidden: set[int],
+             values: Sequence[int]) -> tuple[float, np.ndarray, np.ndarray]:
+        """The equation over the block's columns: (right-hand side, columns, coefficients)."""
+        coefficients: dict[int, float] = defaultdict(float)
+        rhs = 0.0
+        for cell, sign in ((equation.total, 1.0), *((p, -1.0) for p in equation.parts)):
+            if cell in hidden:
+                coefficients[self.position[cell]] += sign
+            else:
+                rhs -= sign * values[cell]
+        return (rhs, np.array(list(coefficients), dtype=np.int32),
+                np.array(list(coefficients.values())))
+
+    def _model(self) -> highspy.Highs:
+        _silence_banner()
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        n = len(self.lows)
+        highs.addVars(n, self.lows, np.full(n, _LARGE))
+        highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        for rhs, index, coefficients in self.rows:
+            highs.addRow(rhs, rhs, len(index), index, coefficients)
+        return highs
+
+    def breaches(self, targets: list[int], values: Sequence[int], min_cell: int, *,
+                 exact: bool) -> list[Breach]:
+        open_targets, reached = self._not_lifted_together(targets, min_cell)
+        if not exact:
+            return [Breach(c, int(values[c]), max(int(values[c]), reached[c]))
+                    for c in sorted(open_targets)]
         found = []
-        open_targets = set(targets)
         for cell in targets:
             if cell not in open_targets:
                 continue  # an earlier solution already showed it can reach min_cell
@@ -190,23 +225,58 @@ class _Bounds:
                              if solution[self.position[c]] >= min_cell - _TOLERANCE}
         return found
 
+    def _not_lifted_together(self, targets: list[int],
+                             min_cell: int) -> tuple[set[int], dict[int, int]]:
+        """The targets that no joint solution lifts to min_cell, found with few LPs, and the
+        value each reached in the last solution that held it.
+
+        One LP per pass maximises the sum of min(x_c, min_cell) over the targets left
+        (y_c <= x_c, 0 <= y_c <= min_cell): every target it lifts to min_cell is safe, since
+        that solution is feasible. Passes repeat on the rest while they lift a fair share.
+        """
+        left, reached = set(targets), {c: 0 for c in targets}
+        while left:
+            ordered = sorted(left)
+            n, k = len(self.lows), len(ordered)
+            highs = self._model()
+            highs.addVars(k, np.zeros(k), np.full(k, float(min_cell)))
+            highs.changeColsCost(k, np.arange(n, n + k, dtype=np.int32), np.ones(k))
+            for j, cell in enumerate(ordered):
+                highs.addRow(-highspy.kHighsInf, 0.0, 2,
+                             np.array([n + j, self.position[cell]], dtype=np.int32),
+                             np.array([1.0, -1.0]))
+            highs.run()
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return left, reached  # each target's own LP decides
+            solution = highs.getSolution().col_value
+            reached.update({c: int(np.floor(solution[self.position[c]] + _TOLERANCE))
+                            for c in ordered})
+            lifted = {c for c in ordered if reached[c] >= min_cell}
+            left -= lifted
+            if len(lifted) < _SCREEN_MIN_SHARE * len(ordered):
+                break  # the tail lifts a few per LP: leave it to the caller
+        return left, reached
+
     def _maximise(self, cell: int) -> tuple[int, np.ndarray]:
         self.costs[:] = 0.0
         self.costs[self.position[cell]] = 1.0
-        n = len(self.costs)
-        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), self.costs)
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        if self._warm is None:
+            self._warm = self._model()
+            self._warm.setOptionValue("presolve", "off")  # warm starts across objectives
+        highs, n = self._warm, len(self.costs)
+        highs.changeColsCost(n, np.arange(n, dtype=np.int32), self.costs)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             # A warm start can stall on these degenerate LPs: solve this one from scratch.
-            self.highs.clearSolver()
-            self.highs.setOptionValue("presolve", "on")
-            self.highs.run()
-            self.highs.setOptionValue("presolve", "off")
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            highs.clearSolver()
+            highs.setOptionValue("presolve", "on")
+            highs.run()
+            highs.setOptionValue("presolve", "off")
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"the audit's LP for cell {cell} ended with "
-                               f"{self.highs.modelStatusToString(self.highs.getModelStatus())}: "
+                               f"{highs.modelStatusToString(highs.getModelStatus())}: "
                                "the published cells contradict the equations")
-        solution = np.array(self.highs.getSolution().col_value)
+        solution = np.array(highs.getSolution().col_value)
         return int(np.floor(solution[self.position[cell]] + _TOLERANCE)), solution
 
 
