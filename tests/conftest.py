@@ -40,6 +40,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 NHSA = SHARED / "data" / "nhsa"
 NATIONAL_ROWS = 20_000
 ALERT_MIN_VISITS = 3  # flows.alerts.min_baseline_visits of the national case
+# A 20,000-row year is too small for the default minimum volumes of an alert: alert on
+# institutions with a handful of baseline visits.
+SMALL_YEAR_ALERTS = ("--set", f"flows.alerts.min_baseline_visits={ALERT_MIN_VISITS}",
+                     "--set", "flows.alerts.min_baseline_fees=0")
 
 TEST_SPARK = SparkSettings(
     master="local[2]",
@@ -107,9 +111,7 @@ def national_case(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory)
         "--set", f"output.path={root / 'out'}", "--set", "output.charts=false",
         "--set", f"inputs.institutions.path={data / 'institutions.csv'}",
         "--set", "inputs.institutions.format=csv",
-        # A small year: alert on institutions with a handful of baseline visits.
-        "--set", f"flows.alerts.min_baseline_visits={ALERT_MIN_VISITS}",
-        "--set", "flows.alerts.min_baseline_fees=0",
+        *SMALL_YEAR_ALERTS,
     ])
     log_file = logging.FileHandler(root / "run.log", encoding="utf-8")  # scanned for identifiers
     ours = logging.getLogger("catalogbridge")

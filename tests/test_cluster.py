@@ -37,6 +37,7 @@ from catalogbridge.io.session import local_jars
 from catalogbridge.pipeline.stages import STAGES
 from jobs import run_pipeline
 from synth.cli import main as generate
+from tests.conftest import NATIONAL_ROWS, SMALL_YEAR_ALERTS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist"
 ARCHIVE = DIST / "catalogbridge-env.tar.gz"
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
-ROWS = 20_000
+ROWS = NATIONAL_ROWS  # the national case's size, which SMALL_YEAR_ALERTS fit
 WORKERS = 2
 # Tables compared row for row, with the columns that identify a row.
 COMPARED = {
@@ -142,10 +143,7 @@ def _inputs(data: Path) -> list[str]:
     return ["--set", f"inputs.national_items.path={data / 'national_items.csv'}",
             "--set", f"inputs.catalogs.path={data / 'catalogs'}",
             "--set", f"inputs.settlements.path={data / 'settlements'}",
-            "--set", "output.charts=false",
-            # A 20,000-row case is too small for the default minimum volumes of an alert.
-            "--set", "flows.alerts.min_baseline_visits=3",
-            "--set", "flows.alerts.min_baseline_fees=0"]
+            "--set", "output.charts=false", *SMALL_YEAR_ALERTS]
 
 
 # One executor is killed when the driver logs this line (the clean stage has started).

@@ -87,19 +87,16 @@ def suppress(values: Sequence[int], equations: Sequence[Equation], *, min_cell: 
                      range(len(equations)))
     safe: set[int] = set()  # primaries shown to reach min_cell: hiding more keeps them so
     for _ in range(_REPAIR_ROUNDS):
-        breaches = _audit(values, equations, hidden, min_cell, lows, primary, safe, exact=False)
-        if not breaches:
-            return Suppression(frozenset(primary), frozenset(hidden - primary))
-        if not _repair(values, lows, equations, by_cell, hidden, primary, min_cell, breaches):
-            # Each suspect's own LP decides: some may reach min_cell on their own.
+        for exact in (False, True):  # when no repair helps a suspect, its own LP decides
             breaches = _audit(values, equations, hidden, min_cell, lows, primary, safe,
-                              exact=True)
+                              exact=exact)
             if not breaches:
                 return Suppression(frozenset(primary), frozenset(hidden - primary))
-            if not _repair(values, lows, equations, by_cell, hidden, primary, min_cell,
-                           breaches):
-                raise RuntimeError(f"cell {breaches[0].cell} cannot be protected: every cell "
-                                   "linked to it is already hidden")
+            if _repair(values, lows, equations, by_cell, hidden, primary, min_cell, breaches):
+                break
+        else:
+            raise RuntimeError(f"cell {breaches[0].cell} cannot be protected: every cell "
+                               "linked to it is already hidden")
     raise RuntimeError(f"suppression did not converge in {_REPAIR_ROUNDS} rounds")
 
 
