@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# System packages the pipeline needs besides Python: Java 17 for Spark and a CJK font for
-# chart labels. Installs them with apt-get when possible, otherwise says what is missing.
+# System packages the pipeline needs besides Python: Java 17 for Spark, a CJK font for
+# chart labels and chromium for the browser tests of the HTML reports. Installs them with
+# apt-get when possible, otherwise says what is missing.
 set -euo pipefail
 
 can_apt() { [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; }
@@ -19,5 +20,11 @@ fi
 if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
   if can_apt; then echo "setup: installing the CJK font fonts-noto-cjk for chart labels"; apt_install fonts-noto-cjk fontconfig
   else echo "setup: no CJK font found; charts will use English labels (install fonts-noto-cjk)" >&2
+  fi
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if can_apt; then echo "setup: installing chromium for the browser tests of the HTML reports"; apt_install chromium
+  else echo "setup: chromium not found; the report browser tests need it (install Debian's chromium)" >&2
   fi
 fi

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("catalogbridge.decisions",),                               # per region and group
     ("catalogbridge.publication",),                             # published tables, suppression
     ("catalogbridge.reporting",),                               # charts, summaries
+    ("catalogbridge.reports",),                                 # HTML reports, workbooks, titles
     ("catalogbridge.pipeline",),                                # config, nodes, stage table, runner
     ("jobs",),                                                  # command lines
 )
@@ -126,7 +127,7 @@ def test_the_checks_catch_what_they_guard_against() -> None:
              "catalogbridge.transforms.cleaning": {"catalogbridge.matching.catalog"},  # sibling
              "catalogbridge.matching.catalog": {"catalogbridge.matching.review", "udfs.matching"}}
     assert layer_violations(graph) == [
-        "catalogbridge.io.store (layer 3) -> catalogbridge.pipeline.nodes (layer 8)",
+        "catalogbridge.io.store (layer 3) -> catalogbridge.pipeline.nodes (layer 9)",
         "catalogbridge.transforms.cleaning (layer 4) -> catalogbridge.matching.catalog (layer 4)"]
     assert import_cycles({"udfs.a": {"udfs.b"}, "udfs.b": {"udfs.c"}, "udfs.c": {"udfs.a"}}) == [
         ["udfs.a", "udfs.b", "udfs.c", "udfs.a"]]

@@ -242,10 +242,12 @@ def test_exports_and_charts(two_provinces: Case):
         assert (exports / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf", \
             f"{name}.csv starts with a UTF-8 BOM for Excel"
     schemes = (exports / "scenario_results.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert schemes[0].startswith("insured_admdvs,treatment_admdvs,scheme,threshold,item_count")
-    assert schemes[1:4] == ["310000,330000,1,0,1,2,100.0,55.00,0.0",
-                            "310000,330000,2,2,0,0,0.0,0.00,100.0",
-                            "310000,330000,3,3,0,0,0.0,0.00,100.0"], "sorted by pair and scheme"
+    assert schemes[0] == ("参保地,就医地,方案,纳入阈值（人次）,项目数,就诊人次,人次保留率（%）,"
+                          "新增医保支出（元）,支出降幅（%）"), "Chinese titles (report.headers)"
+    assert schemes[1:4] == ["上海市 310000,浙江省 330000,1,0,1,2,100.0,55.00,0.0",
+                            "上海市 310000,浙江省 330000,2,2,0,0,0.0,0.00,100.0",
+                            "上海市 310000,浙江省 330000,3,3,0,0,0.0,0.00,100.0"], \
+        "sorted by pair and scheme, region names beside codes, yuan with two decimals"
     charts = sorted(p.name for p in (exports / "charts").glob("*.png"))
     assert charts == ["schemes_310000_330000.png", "schemes_330000_310000.png"]
     internal = sorted(p.name for p in (exports / "internal" / "charts").glob("*.png"))

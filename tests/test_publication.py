@@ -29,6 +29,7 @@ from catalogbridge.privacy.disclosure import Breach, audit, primary_cells
 from catalogbridge.privacy.settings import PrivacySettings
 from catalogbridge.publication.cells import Cells, SchemeRule, region_cells
 from catalogbridge.publication.tables import CELL_SCHEMA, hidden_in_region, publish
+from catalogbridge.reports.titles import technical_frame
 from catalogbridge.settings import SettingError
 from catalogbridge.transforms.scenarios import class_summary, scenario_results
 from tests.conftest import Case
@@ -126,8 +127,9 @@ def test_the_spark_stage_equals_the_pure_core(spark: SparkSession, national_case
 
 
 def _exported(case: Case, table: str) -> pd.DataFrame:
-    return pd.read_csv(case.out / "exports" / f"{table}.csv", encoding="utf-8-sig", dtype=str,
-                       keep_default_na=False)
+    """A published export as its technical names and codes (it shows Chinese titles)."""
+    return technical_frame(pd.read_csv(case.out / "exports" / f"{table}.csv", encoding="utf-8-sig",
+                                       dtype=str, keep_default_na=False))
 
 
 @pytest.mark.parametrize("table", list(MEASURES))

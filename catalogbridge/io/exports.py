@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,18 @@ BOM = "\ufeff".encode()
 _COPY_CHUNK = 1 << 20
 
 
-def export_csv(df: DataFrame, target: Path, *, staging: str, order: Sequence[str] = ()) -> Path:
+def export_csv(df: DataFrame, target: Path, *, staging: str, order: Sequence[str] = (),
+               present: Callable[[DataFrame], DataFrame] | None = None) -> Path:
     """Write `df` as one CSV file at `target` (header, RFC 4180 quoting, UTF-8 with BOM).
 
     `staging` is a directory on the table storage for Spark's part file; it is removed after
-    the copy.
+    the copy. `present` turns the sorted rows into what the file shows (titles, names), row
+    order kept.
     """
     ordered = df.repartition(1).sortWithinPartitions(*order) if order else df.repartition(1)
+    if present is not None:
+        ordered = present(ordered)
+    df = ordered  # the header of an empty table is the presented one
     ordered.write.mode("overwrite").options(header=True, quote='"', escape='"',
                                             encoding="UTF-8").csv(staging)
     spark = df.sparkSession

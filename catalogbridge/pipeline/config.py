@@ -19,6 +19,7 @@ from catalogbridge.io.store import OutputSettings
 from catalogbridge.matching.settings import MatchingSettings
 from catalogbridge.privacy.settings import PrivacySettings
 from catalogbridge.quality.rules import QualitySettings
+from catalogbridge.reports.settings import ReportSettings
 from catalogbridge.settings import load_settings, settings_from_dict
 from catalogbridge.transforms.cleaning import AnalysisSettings
 from catalogbridge.transforms.discrepancy import ClassificationSettings
@@ -36,6 +37,7 @@ class PipelineConfig:
     decision: DecisionSettings = field(default_factory=DecisionSettings)
     flows: FlowSettings = field(default_factory=FlowSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     spark: SparkSettings = field(default_factory=SparkSettings)
     run_id: str | None = None

@@ -86,22 +86,7 @@ from catalogbridge.privacy.settings import PrivacySettings
 from catalogbridge.publication.cells import SchemeRule
 from catalogbridge.publication.tables import publish
 from catalogbridge.quality.reconciliation import reconciliation
-from catalogbridge.quality.report import (
-    build_report,
-    delivery_months,
-    records,
-    redeliveries,
-    render_markdown,
-    share_changes,
-)
 from catalogbridge.quality.rules import QualitySettings, rule_severities
-from catalogbridge.reporting.decision_charts import DecisionCharts
-from catalogbridge.reporting.summary import (
-    budget_summary,
-    charted_pairs,
-    decision_summary,
-    run_summary,
-)
 from catalogbridge.transforms.cleaning import (
     TAGGING_VERSION,
     AnalysisSettings,
@@ -116,7 +101,6 @@ from catalogbridge.transforms.discrepancy import (
     region_coverage,
 )
 from catalogbridge.transforms.incremental import (
-    REDELIVERED,
     SHARED_SERIALS,
     UNCHANGED,
     PreviousFile,
@@ -386,57 +370,3 @@ def publish_tables(*, discrepant: DataFrame, classes: DataFrame, pair_schemes: D
               INSURED_SCENARIOS: insured_schemes}
     return publish(tables, pair_rule=pair_rule, insured_rule=insured_rule,
                    min_cell=privacy.min_cell, mark=privacy.mark)
-
-
-def summarise_run(*, schemes: DataFrame, clean: DataFrame, quarantine: DataFrame,
-                  mapping: DataFrame, queue: DataFrame, discrepant: DataFrame, stats: DataFrame,
-                  insured: DataFrame, groups: DataFrame, impact: DataFrame,
-                  sensitivity: DataFrame, frontier: DataFrame, run_id: str, table_format: str,
-                  charts: bool, decision: DecisionSettings) -> Outputs:
-    """The run summary and, when charts are on, the rows of every chart: Figure 1 of each
-    pair worth one, and each insured region's tornado, frontier and budget fan chart."""
-    summary = run_summary(clean=clean, quarantine=quarantine, mapping=mapping, queue=queue,
-                          schemes=schemes, discrepant=discrepant, charts=charts)
-    summary["decisions"] = decision_summary(stats=stats, insured=insured, groups=groups)
-    summary["decisions"]["budget"] = budget_summary(impact=impact, frontier=frontier,
-                                                    budget=decision.budget)
-    chart_rows = schemes.join(charted_pairs(schemes), list(PAIR), "left_semi")
-    return {"exports/run_summary.json": {"run_id": run_id, "table_format": table_format, **summary},
-            "exports/charts": chart_rows if charts else None,
-            "exports/decision_charts": DecisionCharts(sensitivity, impact, frontier, insured)
-            if charts else None}
-
-
-def report_quality(*, clean: DataFrame, quarantine: DataFrame, recon: DataFrame,
-                   deliveries: DataFrame, flows: DataFrame, previous: dict[str, Any] | None,
-                   run_id: str, analysis: AnalysisSettings, quality: QualitySettings) -> Outputs:
-    """This run's quality report beside the previous run's, with the shares that moved, the
-    months delivered again and the codes the flow analyses could not read."""
-    report: dict[str, Any] = {"run_id": run_id, **build_report(
-        clean=clean, quarantine=quarantine, recon=recon, region_level=analysis.region_level)}
-    report["flow_quality"] = records(flows.orderBy("check", "side", F.desc("lines"), "value"))
-    months = delivery_months(deliveries, recon, period_start=analysis.period.start,
-                             period_end=analysis.period.end)
-    redeliveries(months, previous)
-    report["deliveries"] = months
-    for month in months:
-        if month["change"] == REDELIVERED:
-            log.warning("settlement month %s was delivered again with different files: %s rows "
-                        "replace the %s rows of the previous run", month["month"] or "undated",
-                        f"{month['rows']:,}", f"{month['previous_rows'] or 0:,}")
-        if month["outside_period"]:
-            log.warning("settlement month %s lies outside analysis.period: its %s rows are "
-                        "quarantined as out_of_period unless their fee time is inside",
-                        month["month"], f"{month['rows']:,}")
-    alert_pct = quality.alert_share_change_pct
-    report["previous_run_id"] = previous["run_id"] if previous else None
-    report["previous_totals"] = previous["totals"] if previous else None
-    report["alert_share_change_pct"] = alert_pct
-    report["share_changes"] = share_changes(report, previous, alert_pct)
-    for change in report["share_changes"]:
-        if change["alert"]:
-            log.warning("region %s: share of %s moved %+.2f points (now %.2f%%)",
-                        change["region"], change["reason"], change["change_pct_points"],
-                        change["share_pct"])
-    return {"exports/quality_report.json": report, "exports/quality_report.md": render_markdown(report),
-            "quality_history": report}

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,21 @@ from catalogbridge.names import STAGE_INPUTS
 from catalogbridge.pipeline import reuse
 from catalogbridge.pipeline import stages as stage_table
 from catalogbridge.pipeline.config import PipelineConfig
-from catalogbridge.pipeline.stages import EXPORTS_PREFIX, HISTORY_DIR, INTERNAL_DIR, Stage, is_table
+from catalogbridge.pipeline.stages import (
+    EXPORTS_PREFIX,
+    HISTORY_DIR,
+    INTERNAL_DIR,
+    CsvExport,
+    Stage,
+    is_table,
+)
 from catalogbridge.privacy.pseudonyms import Pseudonymiser
 from catalogbridge.quality.rules import load_supervision_limits
 from catalogbridge.reporting.charts import write_scheme_charts
 from catalogbridge.reporting.decision_charts import write_decision_charts
 from catalogbridge.reporting.flow_charts import write_flow_charts
+from catalogbridge.reports.titles import readable
+from catalogbridge.reports.writer import write_reports
 from catalogbridge.settings import SettingError
 
 log = logging.getLogger("catalogbridge")
@@ -59,6 +68,7 @@ class Run:
     documents: dict[Path, dict[str, Any]] = field(default_factory=dict)  # JSON written
     sources: dict[str, SettlementSource] = field(default_factory=dict)  # listed once per run
     keys: dict[str, Pseudonymiser] = field(default_factory=dict)  # loaded once per run
+    region_names: dict[str, str] = field(default_factory=dict)  # code -> name, read once per run
 
     @classmethod
     def start(cls, cfg: PipelineConfig, as_of: str | None = None) -> Run:
@@ -77,6 +87,17 @@ class Run:
         for path, document in self.documents.items():
             write_json({**document, "table_versions": dict(sorted(self.store.versions.items())),
                         "as_of": self.store.as_of}, path)
+
+    def presentation(self, export: CsvExport) -> Callable[[DataFrame], DataFrame] | None:
+        """How an export's rows are shown: Chinese titles and names beside codes
+        (`report.headers: chinese`), or as stored; files read back as input stay technical."""
+        if not (self.cfg.report.chinese and export.readable):
+            return None
+        if not self.region_names:
+            names = self.cfg.flows.regions()
+            self.region_names.update(zip(names["code"].astype(str), names["name"].astype(str),
+                                         strict=True))
+        return lambda df: readable(df, region_names=self.region_names)
 
     def pseudonymiser(self) -> Pseudonymiser:
         """How identifiers become pseudonyms; without a usable key the run stops here."""
@@ -134,6 +155,10 @@ class Run:
                 return None
             count = write_flow_charts(value, self.exports / INTERNAL_DIR / "charts" / "flows")
             return f"{count.total:,} flow charts ({count.unchanged:,} unchanged)"
+        if ref == "exports/reports":
+            if value is None:
+                return None
+            return str(write_reports(value, self.exports / INTERNAL_DIR / "reports", self.exports))
         if ref.startswith(EXPORTS_PREFIX):
             target = self.exports / ref.removeprefix(EXPORTS_PREFIX)
             if target.suffix == ".json":
@@ -182,7 +207,8 @@ def run_stage(run: Run, stage: Stage) -> list[str]:
         check(run.store.read(table))
     for export in stage.exports:
         export_csv(run.store.read(export.table), run.exports / export.path,
-                   staging=run.store.scratch_path(f"exports/{export.table}"), order=export.order)
+                   staging=run.store.scratch_path(f"exports/{export.table}"), order=export.order,
+                   present=run.presentation(export))
     run.spark.catalog.clearCache()  # what a node cached lives for its stage only
     return [note for note in notes if note]
 

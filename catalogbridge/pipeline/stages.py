@@ -14,7 +14,8 @@ Datasets named in `inputs` and `outputs`:
 - `exports/<file>.json` / `.md`: documents written under `output.exports`;
 - `exports/charts`: scheme rows, one PNG per pair;
 - `exports/decision_charts`: the decision tables, three PNGs per insured region (internal);
-- `exports/flow_charts`: the flow tables, five PNGs (internal/charts/flows).
+- `exports/flow_charts`: the flow tables, five PNGs (internal/charts/flows);
+- `exports/reports`: the tables of the HTML reports and workbooks (internal/reports).
 `exports` lists the tables a stage exports as Excel-friendly CSV, in the given order.
 `params` are node keywords the run serves: a conf section, `spark`, `run_id`, `table_format`,
 or `charts` (output.charts). A `reusable` stage keeps its tables when nothing it reads
@@ -74,7 +75,7 @@ from catalogbridge.names import (
     SURGE_DRIVERS,
     TREATMENT,
 )
-from catalogbridge.pipeline import flow_nodes, nodes
+from catalogbridge.pipeline import flow_nodes, nodes, report_nodes
 from catalogbridge.quality.reconciliation import check_reconciliation
 from catalogbridge.transforms.cleaning import clean_rows, quarantined_rows
 
@@ -98,6 +99,7 @@ class CsvExport:
     order: tuple[str, ...] = ()
     file: str = ""  # the file's name without .csv; default: the table's
     internal: bool = False
+    readable: bool = True  # Chinese titles under report.headers: chinese (False: read back as input)
 
     @property
     def path(self) -> str:
@@ -140,6 +142,13 @@ class View:
     transform: Callable[[DataFrame], DataFrame]
 
 
+# What the HTML reports and workbooks read (`reports.writer`), each by its own name.
+REPORT_TABLES = (
+    *PUBLISHED_TABLES.values(), DISCREPANT_ITEMS, SCENARIO_RESULTS, INSURED_DECISIONS,
+    INSURED_SCENARIOS, GROUP_SUMMARY, BUDGET_IMPACT, BUDGET_SENSITIVITY, BUDGET_FRONTIER,
+    SCHEME_COMPARISON, FLOW_DESTINATIONS, FLOW_BALANCE, FLOW_GRAVITY, COST_BENCHMARKS, SURGE_ALERTS,
+    SURGE_DRIVERS, SETTLEMENTS_CLEAN, SETTLEMENTS_QUARANTINE, REVIEW_QUEUE, RECONCILIATION)
+
 VIEWS: Mapping[str, View] = {
     SETTLEMENTS_CLEAN: View(SETTLEMENT_ROWS, clean_rows),
     SETTLEMENTS_QUARANTINE: View(SETTLEMENT_ROWS, quarantined_rows),
@@ -164,7 +173,7 @@ STAGES: tuple[Stage, ...] = (
           checks={RECONCILIATION: check_reconciliation}),
     Stage("review_queue", nodes.queue_for_review,
           {"mapping": CATALOG_MAPPING, "clean": SETTLEMENTS_CLEAN, "national": NATIONAL_ITEMS},
-          (REVIEW_QUEUE,), exports=internal(CsvExport(REVIEW_QUEUE, ("queue_rank",)))),
+          (REVIEW_QUEUE,), exports=internal(CsvExport(REVIEW_QUEUE, ("queue_rank",), readable=False))),
     Stage("item_stats", nodes.count_items, {"clean": SETTLEMENTS_CLEAN},
           (ITEM_STATS, ITEM_MED_TYPES)),
     Stage("discrepancy", nodes.find_discrepancies,
@@ -236,7 +245,7 @@ STAGES: tuple[Stage, ...] = (
                    published(INSURED_DECISIONS, INSURED, "national_code"),
                    published(INSURED_SCENARIOS, INSURED, "scheme"),
                    CsvExport(SUPPRESSION_LOG, ("table", INSURED)))),
-    Stage("report", nodes.summarise_run,
+    Stage("report", report_nodes.summarise_run,
           {"schemes": PUBLISHED_TABLES[SCENARIO_RESULTS], "clean": SETTLEMENTS_CLEAN,
            "quarantine": SETTLEMENTS_QUARANTINE, "mapping": CATALOG_MAPPING,
            "queue": REVIEW_QUEUE, "discrepant": DISCREPANT_ITEMS, "stats": ITEM_STATS,
@@ -244,12 +253,15 @@ STAGES: tuple[Stage, ...] = (
            "sensitivity": BUDGET_SENSITIVITY, "frontier": BUDGET_FRONTIER},
           ("exports/run_summary.json", "exports/charts", "exports/decision_charts"),
           params=("run_id", "table_format", "charts", "decision")),
-    Stage("quality_report", nodes.report_quality,
+    Stage("quality_report", report_nodes.report_quality,
           {"clean": SETTLEMENTS_CLEAN, "quarantine": SETTLEMENTS_QUARANTINE,
            "recon": RECONCILIATION, "deliveries": SETTLEMENT_DELIVERIES,
            "flows": FLOW_QUALITY, "previous": "quality_history"},
           ("exports/quality_report.json", "exports/quality_report.md", "quality_history"),
           params=("run_id", "analysis", "quality")),
+    Stage("reports", report_nodes.write_reports,
+          {name: name for name in REPORT_TABLES}, ("exports/reports",),
+          params=("run_id", "report", "flows", "analysis", "scenario", "decision", "privacy")),
 )
 
 STAGE_BY_NAME = {stage.name: stage for stage in STAGES}

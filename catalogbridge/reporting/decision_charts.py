@@ -8,7 +8,6 @@ without; `*_texts` yield every string a Chinese chart draws, for glyph checks.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from catalogbridge.reporting.charts import (
     render_in_batches,
     save_chart,
 )
+from catalogbridge.reporting.streams import region_frames
 
 WAN = 10_000  # charts show money in 万元
 _ZH = {
@@ -294,26 +294,10 @@ def render_region(job: RegionJob) -> ChartCount:
     return ChartCount(drawn, unchanged)
 
 
-def _no_rows(name: str) -> pd.DataFrame:
-    return pd.DataFrame(columns=[INSURED, *TABLES[name][0]])
-
-
-def _region_stream(table: DataFrame, name: str) -> Iterator[tuple[str, str, pd.DataFrame]]:
-    """(insured, table name, its rows) per region, streamed a partition at a time."""
-    columns, order = TABLES[name]
-    rows = table.select(INSURED, *columns).orderBy(INSURED, *order).toLocalIterator()
-    for insured, group in itertools.groupby(rows, key=lambda r: r[INSURED]):
-        yield str(insured), name, pd.DataFrame([r.asDict() for r in group], columns=[INSURED, *columns])
-
-
 def region_jobs(tables: dict[str, DataFrame], charts_dir: Path, font: str | None) -> Iterator[RegionJob]:
-    """One job per insured region: the four region-sorted streams merged by region code, so the
-    driver holds one region's rows (parameters, years, caps, schemes) per job."""
-    streams = [_region_stream(table, name) for name, table in tables.items()]
-    merged = heapq.merge(*streams, key=lambda part: part[0])
-    for insured, parts in itertools.groupby(merged, key=lambda part: part[0]):
-        found = {name: frame for _, name, frame in parts}
-        frames = {name: found.get(name, _no_rows(name)) for name in TABLES}
+    """One job per insured region with its rows of the four tables (parameters, years, caps,
+    schemes): the driver holds one region at a time."""
+    for insured, frames in region_frames(tables, TABLES):
         yield insured, frames, font, str(charts_dir)
 
 
