@@ -4,6 +4,7 @@ opened offline in a real headless browser (tests/browser.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,10 +16,11 @@ from pyspark.sql import SparkSession
 from catalogbridge.names import PUBLISHED_TABLES, SCENARIO_RESULTS
 from catalogbridge.reports.context import Aggregates, Context
 from catalogbridge.reports.html import render
+from catalogbridge.reports.model import Picture
 from catalogbridge.reports.regional import REGION_TABLES, region_report
 from catalogbridge.reports.settings import ReportSettings
 from catalogbridge.reports.workbook import write_workbook
-from catalogbridge.reports.writer import ReportError, ReportTables, chosen_regions
+from catalogbridge.reports.writer import ReportError, ReportTables, chosen_regions, exact_scheme_chart
 from catalogbridge.settings import SettingError
 from tests.browser import browser, cjk_rendered, open_page, text_without_js
 from tests.conftest import Case
@@ -30,7 +32,11 @@ def _empty(name: str) -> pd.DataFrame:
     return pd.DataFrame(columns=list(REGION_TABLES[name][0]))
 
 
-def _context(groups: pd.DataFrame | None = None) -> Context:
+def _figure(region: str, treatment: str, rows: pd.DataFrame) -> bytes | None:
+    return None
+
+
+def _context(groups: pd.DataFrame | None = None, settings: ReportSettings | None = None) -> Context:
     none = pd.DataFrame(columns=["insured_admdvs"])
     aggregates = Aggregates(
         quarantine=pd.DataFrame({"insured_admdvs": ["330000"], "reason": ["fee_not_positive"],
@@ -40,8 +46,8 @@ def _context(groups: pd.DataFrame | None = None) -> Context:
         queue=pd.DataFrame(columns=["catalog_region", "items", "fee_at_stake"]),
         balance=pd.DataFrame(columns=["admdvs"]), groups=none if groups is None else groups,
         recon=pd.DataFrame(columns=["treatment_admdvs"]))
-    return Context(ReportSettings(page_rows=1), NAMES, (("运行编号 run_id", "r1"),), aggregates,
-                   lambda path: None, "r1")
+    return Context(settings or ReportSettings(page_rows=1), NAMES, (("运行编号 run_id", "r1"),),
+                   aggregates, lambda path: None, _figure, "r1")
 
 
 def _region_rows() -> dict[str, pd.DataFrame]:
@@ -70,6 +76,19 @@ def test_a_region_report_has_the_papers_tables_and_notes_what_is_missing() -> No
     quality = sections["quality"].parts[0]
     assert ("已映射到国家编码的费用占比", "75.00%") in quality.items  # type: ignore[union-attr]
     assert ("隔离行占比", "20.00%") in quality.items  # type: ignore[union-attr]
+
+
+def test_exact_counts_draw_figure_1_from_the_exact_rows() -> None:
+    settings = ReportSettings(page_rows=1, counts="exact")
+    context = _context(settings=settings)
+    exact = replace(context, scheme_chart=exact_scheme_chart(None))
+    rows = _region_rows()
+    rows["pair_schemes"] = rows["pair_schemes"].iloc[:1]
+    report = region_report("330000", rows, exact)
+    figures = [p for s in report.sections for p in s.parts if isinstance(p, Picture)]
+    assert [f.key for f in figures] == ["fig1_310000"] and figures[0].png.startswith(b"\x89PNG")
+    assert report.notice == settings.notice and "精确数值" in report.notice
+    assert "小格抑制的发布表" in region_report("330000", rows, _context()).notice
 
 
 def test_the_page_is_one_self_contained_file() -> None:

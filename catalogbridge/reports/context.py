@@ -35,6 +35,7 @@ class Context:
     parameters: tuple[tuple[str, str], ...]
     aggregates: Aggregates
     chart: Callable[[str], bytes | None]  # a chart file under the exports folder, if drawn
+    scheme_chart: Callable[[str, str, pd.DataFrame], bytes | None]  # Figure 1 of a pair's rows
     run_id: str
 
     def name(self, code: str) -> str:

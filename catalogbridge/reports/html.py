@@ -75,8 +75,6 @@ document.querySelectorAll("table.sortable th").forEach(function (th, index) {
 });
 """
 
-INTERNAL_NOTE = ("内部资料：预算、敏感性、流向等分析为精确数值，未经小格抑制，仅供有数据权限的"
-                 "人员使用；人次类表格取自已做小格抑制的发布表（隐藏值显示为抑制标记）。")
 
 
 def _number(value: object) -> float | None:
@@ -176,7 +174,8 @@ def render(report: Report, region_names: Mapping[str, str]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(report.title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{html.escape(report.title)}</h1><p>{html.escape(report.subtitle)}</p></header>"
-        f'<div class="internal">{INTERNAL_NOTE}</div><nav>{nav}<a href="#parameters">参数</a></nav><main>'
+        f'<div class="internal">{html.escape(report.notice)}</div>'
+        f'<nav>{nav}<a href="#parameters">参数</a></nav><main>'
         f"{''.join(sections)}"
         + (f'<section id="links"><h2>相关报告</h2><ul class="links">{links}</ul></section>' if links else "")
         + '<section id="parameters"><h2>参数</h2><p class="intro">本报告所用的运行参数。</p>'

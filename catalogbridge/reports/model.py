@@ -65,6 +65,7 @@ class Report:
     title: str
     subtitle: str
     sections: tuple[Section, ...]
+    notice: str = ""  # the banner: which numbers are exact and which published
     parameters: tuple[tuple[str, str], ...] = ()  # (parameter, value) used by the run
     links: tuple[tuple[str, str], ...] = field(default=())  # (label, relative href)
 

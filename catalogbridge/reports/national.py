@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
+from matplotlib import colors, font_manager
 
 from catalogbridge.names import INSURED, TREATMENT
 from catalogbridge.reporting.charts import find_cjk_font, missing_glyphs
@@ -48,21 +48,24 @@ def pair_heatmaps(pairs: pd.DataFrame, ctx: Context) -> bytes | None:
     props = font_manager.FontProperties(fname=font) if font else None
     titles = (("items", "差异项目数" if font else "Discrepant items"),
               ("added_spend", "方案1新增医保支出（万元）" if font else "Scheme 1 added spend (10k yuan)"))
-    size = max(6.0, min(0.32 * len(codes) + 2, 14.0))
-    fig, axes = plt.subplots(1, 2, figsize=(2 * size, size), layout="constrained")
+    # One panel above the other, each the page's width, so a region's label stays legible;
+    # a square-root colour scale, so one hub pair does not wash out the rest of the matrix.
+    size = max(5.0, min(0.25 * len(codes) + 2.5, 14.0))
+    fig, axes = plt.subplots(2, 1, figsize=(size * 1.25, 2 * size), layout="constrained")
     for ax, (column, name) in zip(axes, titles, strict=True):
         grid = pairs.pivot_table(index=INSURED, columns=TREATMENT, values=column, aggfunc="sum")
         grid = grid.reindex(index=codes, columns=codes).astype(float)
         if column == "added_spend":
             grid = grid / 10_000
-        image = ax.imshow(np.ma.masked_invalid(grid.to_numpy()), cmap="YlOrRd", aspect="auto")
+        image = ax.imshow(np.ma.masked_invalid(grid.to_numpy()), cmap="YlOrRd", aspect="auto",
+                          norm=colors.PowerNorm(gamma=0.5, vmin=0))
         fig.colorbar(image, ax=ax, shrink=0.8)
-        ax.set_title(name, fontproperties=props)
-        ax.set_ylabel("参保地" if font else "Insured region", fontproperties=props)
-        ax.set_xlabel("就医地" if font else "Treatment region", fontproperties=props)
+        ax.set_title(name, fontproperties=props, fontsize=13)
+        ax.set_ylabel("参保地" if font else "Insured region", fontproperties=props, fontsize=11)
+        ax.set_xlabel("就医地" if font else "Treatment region", fontproperties=props, fontsize=11)
         if len(codes) <= MAX_LABELLED_REGIONS:
-            ax.set_xticks(range(len(codes)), labels, rotation=90, fontproperties=props, fontsize=7)
-            ax.set_yticks(range(len(codes)), labels, fontproperties=props, fontsize=7)
+            ax.set_xticks(range(len(codes)), labels, rotation=90, fontproperties=props, fontsize=9)
+            ax.set_yticks(range(len(codes)), labels, fontproperties=props, fontsize=9)
         else:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -117,8 +120,9 @@ def national_report(*, pairs: pd.DataFrame, insured: pd.DataFrame, top_items: pd
                        ("方案1新增医保支出合计", f"{insured['added_spend'].sum():,.2f} 元")))
     matrix: list[Part] = [figures]
     if heat is not None:
-        matrix.append(Picture("pair_matrix", "地区对矩阵", "左：差异项目数；右：方案1新增医保支出（万元）。"
-                              "空白格表示该地区对没有跨区域使用。", heat))
+        matrix.append(Picture("pair_matrix", "地区对矩阵", (
+            "上：差异项目数；下：方案1新增医保支出（万元）；颜色按平方根刻度，"
+            "空白格表示该地区对没有跨区域使用。"), heat))
     ranking = insured.sort_values(["added_spend", INSURED], ascending=[False, True])
     groups = ctx.aggregates.groups.copy()
     groups[INSURED] = groups[INSURED].fillna("")
@@ -137,7 +141,8 @@ def national_report(*, pairs: pd.DataFrame, insured: pd.DataFrame, top_items: pd
         _flows(ctx, gravity), _quality(ctx))
     links = tuple((ctx.name(code), f"{code}.html") for code in reported)
     subtitle = f"运行 {ctx.run_id} · {len(reported):,} 份参保地报告"
-    return Report("national", "全国医保目录区域协同概览", subtitle, sections, ctx.parameters,
+    return Report("national", "全国医保目录区域协同概览", subtitle, sections, ctx.settings.notice,
+                  ctx.parameters,
                   (("报告索引", "index.html"), *links))
 
 

@@ -177,8 +177,9 @@ def _pair(region: str, treatment: str, t: Mapping[str, pd.DataFrame], ctx: Conte
         Table(f"items_{treatment}", f"{ctx.name(treatment)}：差异项目清单", (
             "差异项目的国家编码、名称、分类与功能，以及在就医地与参保地的人次和费用；按国家编码排列。"),
             items, shown=ctx.settings.page_rows))
-    figure = _picture(ctx, f"charts/schemes_{region}_{treatment}.png", f"fig1_{treatment}",
-                      "纳入方案图（图1）", "柱为就诊人次，折线为新增医保支出（万元）。")
+    png = ctx.scheme_chart(region, treatment, schemes)
+    figure = () if png is None else (Picture(f"fig1_{treatment}", "纳入方案图（图1）",
+                                             "柱为就诊人次，折线为新增医保支出（万元）。", png),)
     return Section(f"pair_{treatment}", f"就医地：{ctx.name(treatment)}",
                    f"{ctx.name(region)}参保人员在{ctx.name(treatment)}就医的差异项目。",
                    (tables[0], *figure, tables[1], tables[2]))
@@ -247,6 +248,7 @@ def region_report(region: str, t: Mapping[str, pd.DataFrame], ctx: Context) -> R
                     pairs.index, key=lambda c: (-int(pairs[c]), c))),
                 _flows(region, t, ctx), _alerts(t), _quality(region, ctx))
     return Report(region, f"{ctx.name(region)} 医保目录区域协同报告",
-                  f"参保地：{ctx.name(region)} · 运行 {ctx.run_id}", sections, ctx.parameters,
+                  f"参保地：{ctx.name(region)} · 运行 {ctx.run_id}", sections, ctx.settings.notice,
+                  ctx.parameters,
                   (("全国概览", "national.html"), ("报告索引", "index.html"),
                    ("本报告的 Excel 工作簿", f"{region}.xlsx")))

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from catalogbridge.settings import SettingError, check_choice
 
 HEADERS = ("chinese", "technical")
+COUNTS = ("published", "exact")
+PUBLISHED_NOTICE = ("内部资料：预算、敏感性、流向等分析为精确数值，未经小格抑制，仅供有数据权限的人员使用；"
+                    "人次类表格与图1取自已做小格抑制的发布表（隐藏值显示为抑制标记）。")
+EXACT_NOTICE = ("内部资料：全部为精确数值（report.counts: exact），含未经小格抑制的少量人次，"
+                "仅供有数据权限的人员使用，不得对外发布。")
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,9 @@ class ReportSettings:
     # CSV exports, reports and workbooks: Chinese titles with names beside codes, or the
     # technical names and bare codes (for machine use).
     headers: str = "chinese"
+    # Tables of counts (Tables 1-4, item lists, the decision view) and Figure 1: the published
+    # copies (small counts hidden) or the exact tables, for readers with access to the data.
+    counts: str = "published"
     regions: list[str] = field(default_factory=list)  # insured regions to report; empty: all
     page_rows: int = 25  # rows of a long table on the page; the workbook has all of them
     top_items: int = 50  # national overview: the items most often discrepant
@@ -26,6 +34,7 @@ class ReportSettings:
 
     def __post_init__(self) -> None:
         check_choice("headers", self.headers, HEADERS)
+        check_choice("counts", self.counts, COUNTS)
         for key in ("page_rows", "top_items"):
             if getattr(self, key) < 1:
                 raise SettingError(key, f"must be at least 1, got {getattr(self, key)}")
@@ -38,3 +47,12 @@ class ReportSettings:
     @property
     def chinese(self) -> bool:
         return self.headers == "chinese"
+
+    @property
+    def exact(self) -> bool:
+        return self.counts == "exact"
+
+    @property
+    def notice(self) -> str:
+        """The banner of every page and workbook: what is exact, what is published."""
+        return EXACT_NOTICE if self.exact else PUBLISHED_NOTICE

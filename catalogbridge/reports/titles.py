@@ -26,7 +26,7 @@ KEY_TITLES: dict[str, str] = {
     "class_l2": "二级分类", "function": "项目功能", "grouping": "分组方式", "group_code": "分组",
     "in_data": "有数据",
     "scheme": "方案", "threshold": "纳入阈值（人次）", "year": "年度", "parameter": "参数",
-    "cap_index": "预算档", "cap": "预算上限（元）", "cost_unit": "成本单位（元）", "table": "表",
+    "cap_index": "预算档", "table": "表",
     "med_type": "医疗类别", "period": "期间", "cross_level": "跨区层级", "rank": "排名",
     "dimension": "维度", "value": "取值", "fixmedins_code": "定点医药机构编码",
     "hosp_level": "医院等级", "baseline_period": "基期", "measure": "监测指标",
@@ -54,6 +54,7 @@ COUNT_TITLES: dict[str, str] = {
 }
 MONEY_TITLES: dict[str, str] = {
     "fee_treatment": "就医地费用（元）", "fee_home": "参保地费用（元）", "fee_total": "合计费用（元）",
+    "cap": "预算上限（元）", "cost_unit": "成本单位（元）",
     "fee_away": "异地费用（元）", "added_spend": "新增医保支出（元）", "fees": "费用（元）",
     "fund_paid": "统筹支付（元）", "baseline_fees": "基期费用（元）", "money_at_stake": "高出基期金额（元）",
     "fees_current": "现行费用（元）", "fees_new": "纳入后费用（元）", "fund_current": "现行基金支出（元）",

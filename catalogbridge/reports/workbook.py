@@ -15,7 +15,6 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from catalogbridge.reports.html import INTERNAL_NOTE
 from catalogbridge.reports.model import Report, Table
 from catalogbridge.reports.titles import MEASURES, MONEY, PERCENT, SHARES, labelled, title
 
@@ -97,7 +96,7 @@ def write_workbook(report: Report, region_names: Mapping[str, str], target: Path
     about.append([report.title])
     about["A1"].font = Font(bold=True, size=14)
     about.append([report.subtitle])
-    about.append([INTERNAL_NOTE])
+    about.append([report.notice])
     about.append([])
     about.append(["工作表", "内容与读法"])
     for cell in about[5]:

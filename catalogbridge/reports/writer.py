@@ -10,18 +10,32 @@ pairs, regions and a setting, never by items x pairs or settlement rows.
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from catalogbridge.decisions.impact import INSURED_UNIT
 from catalogbridge.flows.alerts import INSURED_REGION
-from catalogbridge.names import FEE, INSURED, PAIR, TREATMENT
+from catalogbridge.names import (
+    CLASS_SUMMARY,
+    DISCREPANT_ITEMS,
+    FEE,
+    INSURED,
+    INSURED_DECISIONS,
+    INSURED_SCENARIOS,
+    PAIR,
+    PUBLISHED_TABLES,
+    SCENARIO_RESULTS,
+    TREATMENT,
+)
+from catalogbridge.reporting.charts import find_cjk_font, scheme_chart
 from catalogbridge.reporting.streams import region_frames
 from catalogbridge.reports.context import Aggregates, Context
 from catalogbridge.reports.html import render
@@ -77,10 +91,11 @@ def region_tables(t: ReportTables) -> dict[str, DataFrame]:
               .select("alert_rank", F.col("code").alias(INSURED)).distinct())
     touching = (alerts.withColumn(INSURED, F.col(TREATMENT)).withColumn("touch", F.lit("institution"))
                 .unionByName(alerts.join(driven, "alert_rank").withColumn("touch", F.lit("insured"))))
+    counts = (lambda name: t[name]) if t.settings.exact else (lambda name: t[PUBLISHED_TABLES[name]])
     return {
-        "pair_schemes": t["published_scenario_results"], "pair_classes": t["published_class_summary"],
-        "pair_items": t["published_discrepant_items"], "decisions": t["published_insured_decisions"],
-        "insured_schemes": t["published_insured_scenarios"], "impact": _insured(t["budget_impact"]),
+        "pair_schemes": counts(SCENARIO_RESULTS), "pair_classes": counts(CLASS_SUMMARY),
+        "pair_items": counts(DISCREPANT_ITEMS), "decisions": counts(INSURED_DECISIONS),
+        "insured_schemes": counts(INSURED_SCENARIOS), "impact": _insured(t["budget_impact"]),
         "sensitivity": _insured(t["budget_sensitivity"]).where(F.col("scheme") == 1),
         "frontier": _insured(t["budget_frontier"]), "comparison": _insured(t["scheme_comparison"]),
         "destinations": t["flow_destinations"],
@@ -147,6 +162,19 @@ def chosen_regions(t: ReportTables) -> list[str]:
     return list(t.settings.regions) or known
 
 
+def exact_scheme_chart(font: str | None) -> Callable[[str, str, pd.DataFrame], bytes | None]:
+    """Figure 1 drawn from a pair's exact scheme rows (the published one shows the marks)."""
+    def draw(region: str, treatment: str, rows: pd.DataFrame) -> bytes | None:
+        if rows.empty:
+            return None
+        figure = scheme_chart(rows, region, treatment, font)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=120)  # as the published Figure 1
+        plt.close(figure)
+        return buffer.getvalue()
+    return draw
+
+
 def _write(report: Report, ctx: Context, directory: Path) -> float:
     """Write the page (and workbook); the page's size in MB."""
     page = directory / f"{report.name}.html"
@@ -169,7 +197,11 @@ def write_reports(t: ReportTables, directory: Path, exports: Path) -> Written:
         file = exports / path
         return file.read_bytes() if file.is_file() else None
 
-    ctx = Context(t.settings, t.region_names, t.parameters, aggregates(t), chart, t.run_id)
+    def published_figure(region: str, treatment: str, rows: pd.DataFrame) -> bytes | None:
+        return chart(f"charts/schemes_{region}_{treatment}.png")  # drawn by the report stage
+
+    figure = exact_scheme_chart(find_cjk_font()) if t.settings.exact else published_figure
+    ctx = Context(t.settings, t.region_names, t.parameters, aggregates(t), chart, figure, t.run_id)
     streams = {name: df.where(F.col(INSURED).isin(regions)) for name, df in region_tables(t).items()}
     sizes = {}
     for region, frames in region_frames(streams, REGION_TABLES):
