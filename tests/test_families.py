@@ -164,6 +164,42 @@ def test_unbracketed_words_after_a_family_name_are_not_a_qualifier() -> None:
     assert got["candidate_codes"][0] == "001204000060000"
 
 
+def test_a_short_bracketed_variant_of_a_family_name_maps_to_its_main_item() -> None:
+    # 胰十二指肠切除术 + (保留幽门): a local variant the family has no sub-item for.
+    got = match("胰十二指肠切除术(保留幽门)")
+    assert (got["national_code"], got["method"], got["review_status"], got["qualifier"]) == (
+        "003310070060000", "family", "auto", "variant:保留幽门")
+    # with a vocabulary surcharge behind it too
+    got = match("胰十二指肠切除术(保留幽门)(再次手术加收)")
+    assert (got["national_code"], got["qualifier"]) == ("003310070060000", "variant:保留幽门再次手术加收")
+
+
+@pytest.mark.parametrize("name", [
+    "胰十二指肠切除术(不保留幽门)",  # a negation names something the item is not
+    "静脉输液(经外周置入中心静脉导管术后冲管维护)",  # longer than 1.5 times the family name
+    "静脉输液(经PICC)",  # Latin letters name another item
+])
+def test_a_variant_that_may_be_another_item_goes_to_review(name: str) -> None:
+    got = match(name)
+    assert got["national_code"] is None and got["review_status"] in ("needs_review", "no_candidate")
+    assert str(got["qualifier"]).startswith("unknown:")
+    assert got["candidate_codes"][0] in ("003310070060000", "001204000060000")  # the family first
+
+
+def test_vocabulary_qualifiers_do_not_hide_the_family_from_the_candidates() -> None:
+    # 膈疝修补术 is spelled unlike any item; its (同切口)(6岁及以下) would dilute every score.
+    lib = NationalLibrary(["003309010030000", "003309010040000"], ["膈肌修补术", "膈肌折叠术"],
+                          qualifiers=qualifiers_from_dict({"qualifiers": {
+                              "surcharge": {"phrases": ["同切口"]},
+                              "population": {"patterns": ["^[0-9]+岁及以下$"]}}}, "test"))
+    got = match("膈疝修补术(同切口)(6岁及以下)", library=lib)
+    assert (got["national_code"], got["review_status"]) == (None, "needs_review")
+    assert got["candidate_codes"][0] == "003309010030000"
+    assert lib.families.core("膈疝修补术(同切口)(6岁及以下)") == "膈疝修补术"
+    assert lib.families.core("膈疝修补术(经胸)(同切口)") == "膈疝修补术(经胸)"  # unknown: kept
+    assert lib.families.core("(同切口)") == "(同切口)"  # nothing else left: the key itself
+
+
 def test_a_latin_qualifier_the_member_lacks_is_not_read_as_that_member() -> None:
     lib = NationalLibrary(["002101020150000"], ["数字化摄影(DR)"], qualifiers=VOCABULARY)
     assert match("数字化摄影(CR)(床旁加收)", library=lib)["national_code"] is None

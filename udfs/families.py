@@ -26,11 +26,16 @@ from udfs.normalize import LATIN_GROUP, loose_key, strip_latin_groups
 
 KINDS = ("room", "duration", "extent", "surcharge", "method", "population")
 UNKNOWN = "unknown"  # the label of a qualifier outside the vocabulary (learning reads it)
+VARIANT = "variant"  # an unknown qualifier short enough to be a local variant of the family
+VARIANT_SHARE = 1.5  # its characters at most this many times the family name's
+_NEGATIONS = ("不", "非", "除", "未", "无")
+LATIN_CHARS = re.compile(r"[a-z0-9]")
 MIN_HEAD = 3  # characters of a family name read in front of a qualifier (诊查 is too short)
 MIN_TRUNCATED = 6  # characters of a cut-off name that may stand for the family it starts
 QUALIFIER_MATCH = 90.0  # a local qualifier this close to a sub-item's picks that sub-item
 _PHRASE_MATCH = 80.0  # a misspelt vocabulary phrase (电化学法光法) still counts as read
 _BRACKETED = re.compile(r"\(([^()]*)\)?$")
+_GROUP = re.compile(r"\(([^()]*)\)")
 _JOINERS = re.compile(r"或|及|和|与|\+|＋")
 _FEE = re.compile(r"^(费用|费)|(费用|费)$")  # 床位费-单人间: the fee word sits between the two
 
@@ -166,14 +171,26 @@ class FamilyIndex:
     def read(self, key: str) -> FamilyRead | None:
         """The family a local key names with a qualifier, if one can be read (see module)."""
         loose = plain(key)
-        for head, segments in self._splits(key, loose):
-            segments = [t for t in (_FEE.sub("", g) for g in segments) if t]
+        for head, rest in self._splits(key, loose):
+            segments = [t for t in (_FEE.sub("", g) for g in re.split(r"[()]", rest)) if t]
             families = self.heads.get(head)
             if families and segments:  # the most specific reading decides, even if ambiguous
                 if len(families) > 1 or head in self.clashing:
                     return None
-                return self._member(next(iter(families)), segments, _latin(key))
+                # a variant is only read in brackets behind the name, never from text running on
+                room = len(head) if rest.startswith("(") else 0
+                return self._member(next(iter(families)), segments, _latin(key), room)
         return None
+
+    def core(self, key: str) -> str:
+        """The key without its bracketed vocabulary qualifiers, the name a search compares:
+        (同切口)(6岁及以下) never changes which family a name is, but dilutes every score until
+        the right family is not even a candidate. The key itself when nothing else is left."""
+        def kept(group: re.Match[str]) -> str:
+            text = _FEE.sub("", plain(group.group(1)))
+            return "" if self.qualifiers.kind_of(text) else group.group(0)
+        core = _GROUP.sub(kept, key)
+        return core if len(plain(core)) >= MIN_HEAD else key
 
     def truncated(self, key: str) -> list[int]:
         """Main items of the families whose name starts with a cut-off key (candidates only)."""
@@ -188,22 +205,25 @@ class FamilyIndex:
             found += [self.main[f] for f in sorted(self.heads[head]) if f in self.main]
         return found
 
-    def _splits(self, key: str, loose: str) -> list[tuple[str, list[str]]]:
-        """(head, qualifier segments) readings, most specific first: the family name in front
-        (the longest that is one), the qualifier in front with the family bracketed behind, a
-        leading vocabulary phrase of three characters or more (一般, 复杂 are words of names)."""
+    def _splits(self, key: str, loose: str) -> list[tuple[str, str]]:
+        """(head, qualifier text with its brackets) readings, most specific first: the family
+        name in front (the longest that is one), the qualifier in front with the family
+        bracketed behind, a leading vocabulary phrase of three characters or more (一般, 复杂
+        are words of names)."""
         bracketed = strip_latin_groups(key)
-        out = [(loose[:n], _segments(bracketed, n)) for n in range(len(loose) - 1, MIN_HEAD - 1, -1)
+        out = [(loose[:n], _rest(bracketed, n)) for n in range(len(loose) - 1, MIN_HEAD - 1, -1)
                if loose[:n] in self.heads]
         tail = _BRACKETED.search(key)
         if tail and tail.start() > 0:
-            out.append((_FEE.sub("", plain(tail.group(1))), [plain(key[:tail.start()])]))
+            out.append((_FEE.sub("", plain(tail.group(1))), plain(key[:tail.start()])))
         for _, phrase in self.qualifiers.phrases:
             if len(phrase) >= 3 and loose.startswith(phrase) and len(loose) - len(phrase) >= MIN_HEAD:
-                out.append((loose[len(phrase):], [phrase]))
+                out.append((loose[len(phrase):], phrase))
         return out
 
-    def _member(self, family: str, segments: list[str], latin: set[str]) -> FamilyRead:
+    def _member(self, family: str, segments: list[str], latin: set[str], room: int) -> FamilyRead:
+        """The member a qualifier picks; `room`: the length of a family name the qualifier
+        stands in brackets behind (0: no variant may be read)."""
         qualifier = "".join(segments)
         is_phrase = self.qualifiers.is_phrase(qualifier)
         own = {i: self.member_qualifier[i] for i in self.members[family]
@@ -226,7 +246,8 @@ class FamilyIndex:
                               self._kind(scored[0][1], "sub_item", latin))
         item = self.main.get(family, -1)
         kinds = [self.qualifiers.kind_of(g) for g in segments]
-        kind = kinds[0] if all(kinds) else None
+        kind = kinds[0] if all(kinds) else _variant(
+            "".join(g for g, k in zip(segments, kinds, strict=True) if k is None), room)
         return FamilyRead(family, item, qualifier, self._kind(item, kind, latin))
 
     def _kind(self, item: int, kind: str | None, latin: set[str]) -> str | None:
@@ -235,6 +256,15 @@ class FamilyIndex:
         if item >= 0 and (self._spelled[item] > 1 or not latin <= self._latin[item]):
             return None
         return kind
+
+
+def _variant(unknown: str, head: int) -> str | None:
+    """VARIANT for an unknown qualifier short beside the family name, a local variant of the
+    item (髁状突陈旧性骨折整复术 + 升支截骨); a longer one may name another procedure, and a
+    negation (不做…, 非…) or a Latin gloss another item."""
+    if len(unknown) > VARIANT_SHARE * head or unknown.startswith(_NEGATIONS) or LATIN_CHARS.search(unknown):
+        return None
+    return VARIANT
 
 
 def plain(key: str) -> str:
@@ -246,14 +276,14 @@ def _latin(key: str) -> set[str]:
     return set(LATIN_GROUP.findall(key))
 
 
-def _segments(bracketed: str, n: int) -> list[str]:
-    """The qualifier after the first n name characters, split at its brackets."""
+def _rest(bracketed: str, n: int) -> str:
+    """The text after the first n name characters, brackets kept."""
     seen = 0
     for pos, ch in enumerate(bracketed):
         if seen == n:
-            return [g for g in re.split(r"[()]", bracketed[pos:]) if g]
+            return bracketed[pos:]
         seen += ch not in "()"
-    return []
+    return ""
 
 
 def family_code(code: str) -> str:

@@ -186,12 +186,37 @@ def _map_batch(local_codes: Sequence[Any], local_names: Sequence[Any],
                                                                          strict=True)]
     agree = _score_evidence(queries, library, sub_evidence, family_items, scored, stats,
                             execution)
+    shown = _without_qualifiers(queries.strict, library, sub_evidence, params, stats, scored,
+                                execution)
     for j, row in enumerate(work):
         decided[row] = _decide(queries.strict[j], scored[j], agree[j], sub_evidence[j], reads[j],
-                               library, params)
+                               library, params, shown[j])
     for row, ev in enumerate(evidence):
         decided[row]["code_system"] = ev.system or None  # type: ignore[index]
     return pd.DataFrame(decided, columns=list(RESULT_COLUMNS))
+
+
+def _without_qualifiers(keys: list[str], library: NationalLibrary, evidence: list[Evidence],
+                        params: MatchParams, stats: PairStats, scored: list[dict[int, float]],
+                        execution: Execution) -> list[dict[int, float]]:
+    """The scores a reviewer's candidates are ranked by: a name with bracketed vocabulary
+    qualifiers is searched again without them, since (同切口)(6岁及以下) dilute every score until
+    the right family is not even a candidate. Only for showing: what is accepted automatically
+    is decided on the whole name."""
+    cores = {j: core for j, key in enumerate(keys)
+             if key and (core := library.families.core(key)) != key}
+    shown = list(scored)
+    if not cores:
+        return shown
+    rows = list(cores)
+    found: list[dict[int, float]] = [{} for _ in rows]
+    _search(ScoringKeys(list(cores.values())), library, np.arange(len(rows), dtype=np.int64),
+            [evidence[j] for j in rows], params, stats, found, execution)
+    for j, core_scores in zip(rows, found, strict=True):
+        shown[j] = dict(scored[j])
+        for i, s in core_scores.items():
+            shown[j][i] = max(s, shown[j].get(i, 0.0))
+    return shown
 
 
 def _exact_without_doubt(key: str, item: int, ev: Evidence, library: NationalLibrary,
@@ -301,21 +326,26 @@ def _score_evidence(queries: ScoringKeys, library: NationalLibrary, evidence: li
     return agree
 
 
-def _decide(key: str, scored: dict[int, float], agree: dict[int, float], ev: Evidence,
-            read: FamilyRead | None, library: NationalLibrary,
-            params: MatchParams) -> dict[str, Any]:
-    ranked = sorted(((i, s) for i, s in scored.items() if s > 0), key=lambda kv: (-kv[1], kv[0]))
+def _ranked(scores: dict[int, float], read: FamilyRead | None) -> list[tuple[int, float]]:
+    ranked = sorted(((i, s) for i, s in scores.items() if s > 0), key=lambda kv: (-kv[1], kv[0]))
     if read is not None and read.item >= 0:  # the family's pick is the first candidate shown
         ranked.sort(key=lambda kv: kv[0] != read.item)
+    return ranked
+
+
+def _decide(key: str, scored: dict[int, float], agree: dict[int, float], ev: Evidence,
+            read: FamilyRead | None, library: NationalLibrary, params: MatchParams,
+            shown: dict[int, float]) -> dict[str, Any]:
+    ranked, candidates = _ranked(scored, read), _ranked(shown, read)[:params.top_k]
     out: dict[str, Any] = {
         "match_key": key,
-        "candidate_codes": [library.codes[i] for i, _ in ranked[:params.top_k]],
-        "candidate_scores": [float(s) for _, s in ranked[:params.top_k]],
+        "candidate_codes": [library.codes[i] for i, _ in candidates],
+        "candidate_scores": [float(s) for _, s in candidates],
         "qualifier": read.label() if read is not None else None,
     }
-    if ranked:
-        out["candidate_code"] = library.codes[ranked[0][0]]
-        out["candidate_name"] = library.names[ranked[0][0]]
+    if candidates:
+        out["candidate_code"] = library.codes[candidates[0][0]]
+        out["candidate_name"] = library.names[candidates[0][0]]
     family_of = library.families.family_of
 
     def best_without(skip: set[int]) -> float | None:
@@ -347,8 +377,10 @@ def _decide(key: str, scored: dict[int, float], agree: dict[int, float], ev: Evi
             return {**out, **_mapped(library, item, CODE, scored.get(item, agree[item]),
                                      best_outside(read.family))}
         out.setdefault("code_conflict", library.codes[best])  # same code, another item
+    # A reviewer's status counts what is shown: a candidate found without the qualifiers too.
+    shown_best = candidates[0][1] if candidates else 0.0
     if not ranked:
-        return {**out, "method": UNMATCHED, "review_status": NO_CANDIDATE}
+        return _unmatched(out, None, None, params, shown_best)
     (top, top_score), runner_up = ranked[0], best_without({ranked[0][0]})
     if read is not None and read.item >= 0:
         top, top_score = max(ranked, key=lambda kv: (kv[1], -kv[0]))
@@ -366,19 +398,19 @@ def _decide(key: str, scored: dict[int, float], agree: dict[int, float], ev: Evi
             return {**out, **_mapped(library, read.item, FAMILY, scored[read.item],
                                      best_outside(read.family))}
         if read.certain or not fuzzy:
-            return _unmatched(out, scored[read.item], best_outside(read.family), params)
+            return _unmatched(out, scored[read.item], best_outside(read.family), params, shown_best)
     if fuzzy:
         return {**out, **_mapped(library, top, FUZZY_AUTO, top_score, runner_up)}
-    return _unmatched(out, top_score, runner_up, params)
+    return _unmatched(out, top_score, runner_up, params, shown_best)
 
 
 def _reads_family(read: FamilyRead | None, family: str) -> bool:
     return read is not None and read.item >= 0 and read.family == family
 
 
-def _unmatched(out: dict[str, Any], score: float, runner_up: float | None,
-               params: MatchParams) -> dict[str, Any]:
-    status = NEEDS_REVIEW if score >= params.review_score else NO_CANDIDATE
+def _unmatched(out: dict[str, Any], score: float | None, runner_up: float | None,
+               params: MatchParams, shown_best: float) -> dict[str, Any]:
+    status = NEEDS_REVIEW if max(score or 0.0, shown_best) >= params.review_score else NO_CANDIDATE
     return {**out, "method": UNMATCHED, "score": score, "runner_up_score": runner_up,
             "review_status": status}
 
