@@ -142,6 +142,19 @@ def test_an_nhsa_code_of_a_sub_item_the_library_lacks_is_evidence_for_its_family
     assert (got["national_code"], got["method"]) == ("001109000010000", "code")
 
 
+def test_a_base_code_confirms_a_family_its_local_name_words_differently() -> None:
+    # 卵巢囊肿烧灼术 scores 71 against 卵巢囊肿剔除术: agreement enough for the item's own code
+    # (code_name_min_score 60), not for the name alone; a name that fits another item better
+    # keeps that item and records the conflict.
+    lib = NationalLibrary(["003313010020000", "003313010030000"], ["卵巢囊肿剔除术", "卵巢囊肿穿刺术"],
+                          qualifiers=VOCABULARY)
+    got = match("卵巢囊肿烧灼术", code="331301002-1", library=lib)
+    assert (got["national_code"], got["method"]) == ("003313010020000", "code")
+    assert match("卵巢囊肿烧灼术", library=lib)["national_code"] is None
+    other = match("卵巢囊肿穿刺术", code="331301002-1", library=lib)
+    assert (other["national_code"], other["code_conflict"]) == ("003313010030000", "003313010020000")
+
+
 def test_bad_vocabulary_names_the_key() -> None:
     with pytest.raises(ValueError, match=r"qualifiers\.colour: unknown kind"):
         qualifiers_from_dict({"qualifiers": {"colour": {"phrases": ["红"]}}}, "f.yaml")

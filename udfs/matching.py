@@ -75,7 +75,7 @@ class MatchParams:
     accept_score: float = 92.0  # fuzzy score (0-100) to accept a match automatically
     review_score: float = 70.0  # from here to accept_score: the review queue
     tie_margin: float = 2.0  # best - runner-up below this goes to review even if high
-    code_name_min_score: float = 80.0  # a code counts only if the names agree this well
+    code_name_min_score: float = 60.0  # a code counts only if the names agree this well
     batch_size: int = 2000  # catalog items scored per vectorised call
     top_k: int = 5  # candidates kept per item (review queue, top-5 evaluation)
     shortlist: int = 10  # first-pass survivors that get the fine score
