@@ -155,9 +155,21 @@ def test_a_base_code_confirms_a_family_its_local_name_words_differently() -> Non
     assert (other["national_code"], other["code_conflict"]) == ("003313010030000", "003313010020000")
 
 
+def test_a_leading_extent_is_read_in_front_of_a_family_name_other_short_words_are_not() -> None:
+    lib = NationalLibrary(["003302030100000"], ["颈动脉外膜剥脱术"], qualifiers=qualifiers_from_dict(
+        {"qualifiers": {"extent": {"phrases": ["一般"], "leading": ["双侧"]}}}, "test"))
+    got = match("双侧颈动脉外膜剥脱术", library=lib)
+    assert (got["national_code"], got["method"], got["qualifier"]) == (
+        "003302030100000", "family", "extent:双侧")
+    assert match("一般颈动脉外膜剥脱术", library=lib)["method"] != "family"  # a word of a name
+    assert lib.families.qualifiers.kind_of("双侧") == "extent"  # a leading phrase is a phrase
+
+
 def test_bad_vocabulary_names_the_key() -> None:
     with pytest.raises(ValueError, match=r"qualifiers\.colour: unknown kind"):
         qualifiers_from_dict({"qualifiers": {"colour": {"phrases": ["红"]}}}, "f.yaml")
+    with pytest.raises(ValueError, match=r"qualifiers\.extent: expected 'phrases', 'patterns'"):
+        qualifiers_from_dict({"qualifiers": {"extent": {"leding": ["双侧"]}}}, "f.yaml")
     with pytest.raises(ValueError, match=r"qualifiers.room.patterns: '\(' is not a regular"):
         qualifiers_from_dict({"qualifiers": {"room": {"patterns": ["("]}}}, "f.yaml")
 

@@ -31,6 +31,7 @@ VARIANT_SHARE = 1.5  # its characters at most this many times the family name's
 _NEGATIONS = ("不", "非", "除", "未", "无")
 LATIN_CHARS = re.compile(r"[a-z0-9]")
 MIN_HEAD = 3  # characters of a family name read in front of a qualifier (诊查 is too short)
+MIN_LEADING = 3  # characters of a vocabulary phrase read in front of a family name
 MIN_TRUNCATED = 6  # characters of a cut-off name that may stand for the family it starts
 QUALIFIER_MATCH = 90.0  # a local qualifier this close to a sub-item's picks that sub-item
 _PHRASE_MATCH = 80.0  # a misspelt vocabulary phrase (电化学法光法) still counts as read
@@ -46,11 +47,18 @@ class Qualifiers:
 
     phrases: tuple[tuple[str, str], ...] = ()  # (kind, phrase)
     patterns: tuple[tuple[str, str], ...] = ()  # (kind, regular expression)
+    # phrases also read in front of a family name though shorter than MIN_LEADING (双侧X);
+    # other short ones there are words of names (一般, 复杂)
+    leading: frozenset[str] = frozenset()
 
     def normalised(self, key_of: Callable[[str], str]) -> Qualifiers:
         """The vocabulary in the key form the names are compared in."""
         return Qualifiers(tuple((k, loose_key(key_of(p))) for k, p in self.phrases
-                                if loose_key(key_of(p))), self.patterns)
+                                if loose_key(key_of(p))), self.patterns,
+                          frozenset(loose_key(key_of(p)) for p in self.leading))
+
+    def reads_in_front(self, phrase: str) -> bool:
+        return len(phrase) >= MIN_LEADING or phrase in self.leading
 
     def is_phrase(self, text: str) -> bool:
         return any(text == phrase for _, phrase in self.phrases)
@@ -87,22 +95,28 @@ def load_qualifiers(path: str | Path | None) -> Qualifiers:
 
 
 def qualifiers_from_dict(data: Mapping[str, Any], where: str) -> Qualifiers:
-    """`qualifiers: {kind: {phrases: [...], patterns: [...]}}`; an error names the key."""
+    """`qualifiers: {kind: {phrases: [...], patterns: [...], leading: [...]}}`; an error names
+    the key. `leading` phrases are phrases too."""
     raw = data.get("qualifiers") or {}
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: 'qualifiers' must map a kind ({', '.join(KINDS)}) to "
                          "its phrases and patterns")
     phrases: list[tuple[str, str]] = []
     patterns: list[tuple[str, str]] = []
+    leading: set[str] = set()
     for kind, lists in raw.items():
         if kind not in KINDS:
             raise ValueError(f"{where}: qualifiers.{kind}: unknown kind; use one of "
                              f"{', '.join(KINDS)}")
-        if not isinstance(lists, Mapping) or set(lists) - {"phrases", "patterns"}:
-            raise ValueError(f"{where}: qualifiers.{kind}: expected 'phrases' and/or "
-                             "'patterns' lists")
+        if not isinstance(lists, Mapping) or set(lists) - {"phrases", "patterns", "leading"}:
+            raise ValueError(f"{where}: qualifiers.{kind}: expected 'phrases', 'patterns' "
+                             "and/or 'leading' lists")
         for entry in lists.get("phrases") or []:
             phrases.append((kind, str(entry)))
+        for entry in lists.get("leading") or []:
+            leading.add(str(entry))
+            if (kind, str(entry)) not in phrases:
+                phrases.append((kind, str(entry)))
         for entry in lists.get("patterns") or []:
             try:
                 re.compile(str(entry))
@@ -110,7 +124,7 @@ def qualifiers_from_dict(data: Mapping[str, Any], where: str) -> Qualifiers:
                 raise ValueError(f"{where}: qualifiers.{kind}.patterns: {entry!r} is not a "
                                  f"regular expression ({exc})") from None
             patterns.append((kind, str(entry)))
-    return Qualifiers(tuple(phrases), tuple(patterns))
+    return Qualifiers(tuple(phrases), tuple(patterns), frozenset(leading))
 
 
 @dataclass(frozen=True)
@@ -208,8 +222,8 @@ class FamilyIndex:
     def _splits(self, key: str, loose: str) -> list[tuple[str, str]]:
         """(head, qualifier text with its brackets) readings, most specific first: the family
         name in front (the longest that is one), the qualifier in front with the family
-        bracketed behind, a leading vocabulary phrase of three characters or more (一般, 复杂
-        are words of names)."""
+        bracketed behind, a vocabulary phrase in front (of MIN_LEADING characters or one of
+        the `leading` ones: 一般, 复杂 are words of names, 双侧 is not)."""
         bracketed = strip_latin_groups(key)
         out = [(loose[:n], _rest(bracketed, n)) for n in range(len(loose) - 1, MIN_HEAD - 1, -1)
                if loose[:n] in self.heads]
@@ -217,7 +231,8 @@ class FamilyIndex:
         if tail and tail.start() > 0:
             out.append((_FEE.sub("", plain(tail.group(1))), plain(key[:tail.start()])))
         for _, phrase in self.qualifiers.phrases:
-            if len(phrase) >= 3 and loose.startswith(phrase) and len(loose) - len(phrase) >= MIN_HEAD:
+            if self.qualifiers.reads_in_front(phrase) and loose.startswith(phrase) \
+                    and len(loose) - len(phrase) >= MIN_HEAD:
                 out.append((loose[len(phrase):], phrase))
         return out
 
