@@ -38,6 +38,8 @@ table { border-collapse: collapse; font-size: 13px; margin: 4px 0; }
 th, td { border: 1px solid #d9e2ec; padding: 3px 8px; }
 th { background: #eef2f7; text-align: left; position: sticky; top: 0; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td[data-col="national_code"], td[data-col$="_admdvs"], td[data-col="admdvs"],
+td[data-col^="class_l"], td[data-col="function"], td[data-col="grouping"] { white-space: nowrap; }
 tr:nth-child(even) td { background: #fafbfc; }
 .figures { display: flex; flex-wrap: wrap; gap: 12px; margin: 10px 0; }
 .figure { border: 1px solid #d9e2ec; border-radius: 6px; padding: 8px 14px; min-width: 150px; }
