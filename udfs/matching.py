@@ -13,7 +13,6 @@ rapidfuzz's vectorised functions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,18 +29,14 @@ from catalogbridge.names import (
     PROVIDED,
     UNMATCHED,
 )
-from catalogbridge.settings import SettingError
-from udfs.candidates import (
-    PairStats,
-    ScoringKeys,
-    all_pairs_top,
-    bag_scores,
-    fine_scores,
-    swaps_words,
-    top_per_row,
-)
+from udfs.candidates import PairStats, ScoringKeys, swaps_words
 from udfs.families import FamilyRead
 from udfs.library import Evidence, NationalLibrary
+from udfs.params import Execution, MatchParams
+from udfs.search import score_evidence, search, search_without_qualifiers
+
+__all__ = ["RESULT_COLUMNS", "Execution", "MatchParams", "NationalLibrary", "catalog_matcher",
+           "map_items"]
 
 if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast
@@ -62,47 +57,6 @@ RESULT_COLUMNS: dict[str, str] = {
     "candidate_codes": "array<string>",
     "candidate_scores": "array<double>",
 }
-
-
-_SCORES = ("accept_score", "review_score", "tie_margin", "code_name_min_score",
-           "prefilter_score", "candidate_floor", "block_min_score")
-
-
-@dataclass(frozen=True)
-class MatchParams:
-    """What the matcher decides with; `conf/base.yaml` (`matching`) documents each value."""
-
-    accept_score: float = 92.0  # fuzzy score (0-100) to accept a match automatically
-    review_score: float = 70.0  # from here to accept_score: the review queue
-    tie_margin: float = 2.0  # best - runner-up below this goes to review even if high
-    code_name_min_score: float = 60.0  # a code counts only if the names agree this well
-    batch_size: int = 2000  # catalog items scored per vectorised call
-    top_k: int = 5  # candidates kept per item (review queue, top-5 evaluation)
-    shortlist: int = 10  # first-pass survivors that get the fine score
-    prefilter_score: float = 70.0  # first-pass score below which an item is never compared
-    candidate_floor: float = 50.0  # an item with no candidate is searched again from here
-    block_min_score: float = 92.0  # a block whose best is weaker falls back to the library
-    blocking: bool = True  # search the section a local code reveals first
-
-    def __post_init__(self) -> None:
-        for key in _SCORES:
-            if not 0 <= getattr(self, key) <= 100:
-                raise SettingError(key, "must be between 0 and 100")
-        if self.review_score > self.accept_score:
-            raise SettingError("review_score", "must not exceed accept_score")
-        for key in ("batch_size", "top_k", "shortlist"):
-            if getattr(self, key) < 1:
-                raise SettingError(key, "must be at least 1")
-        if self.shortlist < self.top_k:
-            raise SettingError("shortlist", "must be at least top_k")
-
-
-@dataclass(frozen=True)
-class Execution:
-    """How the core runs, not what it decides; only the benchmarks change these."""
-
-    workers: int = 1  # rapidfuzz threads per call (-1: all cores)
-    prefilter: bool = True  # False: first pass over the whole library
 
 
 def map_items(
@@ -165,7 +119,7 @@ def _map_batch(local_codes: Sequence[Any], local_names: Sequence[Any],
     # Only rows that need scoring get scoring keys, a search or their codes checked.
     queries = ScoringKeys([keys[r] for r in work])
     scored: list[dict[int, float]] = [{} for _ in work]
-    search: list[int] = []
+    unresolved: list[int] = []
     for j, key in enumerate(queries.strict):
         exact = library.by_key.get(key) if key else None
         if exact is not None and len(exact) == 1:  # runner-up: the item's nearest neighbour
@@ -174,49 +128,25 @@ def _map_batch(local_codes: Sequence[Any], local_names: Sequence[Any],
             if near_item[item] >= 0:
                 scored[j][int(near_item[item])] = float(near_score[item])
         elif key:
-            search.append(j)
+            unresolved.append(j)
     sub_evidence = [evidence[r] for r in work]
-    _search(queries, library, np.asarray(search, dtype=np.int64), sub_evidence, params, stats,
-            scored, execution)
+    search(queries, library, np.asarray(unresolved, dtype=np.int64), sub_evidence, params, stats,
+           scored, execution)
     # A name spelled like two national items is a tie for a reviewer, not a family to read.
     reads = [library.families.read(key) if key and key not in library.by_key else None
              for key in queries.strict]
     family_items = [([r.item] if r is not None and r.item >= 0 else [])
                     + library.families.truncated(key) for r, key in zip(reads, queries.strict,
                                                                          strict=True)]
-    agree = _score_evidence(queries, library, sub_evidence, family_items, scored, stats,
-                            execution)
-    shown = _without_qualifiers(queries.strict, library, sub_evidence, params, stats, scored,
-                                execution)
+    agree = score_evidence(queries, library, sub_evidence, family_items, scored, stats, execution)
+    shown = search_without_qualifiers(queries.strict, library, sub_evidence, params, stats, scored,
+                                      execution)
     for j, row in enumerate(work):
         decided[row] = _decide(queries.strict[j], scored[j], agree[j], sub_evidence[j], reads[j],
                                library, params, shown[j])
     for row, ev in enumerate(evidence):
         decided[row]["code_system"] = ev.system or None  # type: ignore[index]
     return pd.DataFrame(decided, columns=list(RESULT_COLUMNS))
-
-
-def _without_qualifiers(keys: list[str], library: NationalLibrary, evidence: list[Evidence],
-                        params: MatchParams, stats: PairStats, scored: list[dict[int, float]],
-                        execution: Execution) -> list[dict[int, float]]:
-    """The scores a reviewer's candidates are ranked by: a name with bracketed vocabulary
-    qualifiers is searched again without them, since (同切口)(6岁及以下) dilute every score until
-    the right family is not even a candidate. Only for showing: what is accepted automatically
-    is decided on the whole name."""
-    cores = {j: core for j, key in enumerate(keys)
-             if key and (core := library.families.core(key)) != key}
-    shown = list(scored)
-    if not cores:
-        return shown
-    rows = list(cores)
-    found: list[dict[int, float]] = [{} for _ in rows]
-    _search(ScoringKeys(list(cores.values())), library, np.arange(len(rows), dtype=np.int64),
-            [evidence[j] for j in rows], params, stats, found, execution)
-    for j, core_scores in zip(rows, found, strict=True):
-        shown[j] = dict(scored[j])
-        for i, s in core_scores.items():
-            shown[j][i] = max(s, shown[j].get(i, 0.0))
-    return shown
 
 
 def _exact_without_doubt(key: str, item: int, ev: Evidence, library: NationalLibrary,
@@ -241,89 +171,6 @@ def _exact_without_doubt(key: str, item: int, ev: Evidence, library: NationalLib
             "candidate_scores": [100.0, runner_up][:len(codes)][:params.top_k],
             "candidate_code": library.codes[item], "candidate_name": library.names[item],
             **_mapped(library, item, method, 100.0, runner_up)}
-
-
-def _search(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
-            evidence: list[Evidence], params: MatchParams, stats: PairStats,
-            scored: list[dict[int, float]], execution: Execution) -> None:
-    """Blocked rows search their block first; weak blocks and the rest search the library."""
-    blocks: dict[int, np.ndarray] = {}
-    for row in rows.tolist() if params.blocking else []:
-        block = library.block(evidence[row])
-        if block is not None:
-            blocks[row] = block
-    blocked = np.asarray(list(blocks), dtype=np.int64)
-    unblocked = np.setdiff1d(rows, blocked)
-    stats.searched_queries += len(rows)
-    stats.block_queries += len(blocked)
-    if len(blocked):
-        r = np.repeat(blocked, [len(b) for b in blocks.values()])
-        i = np.concatenate(list(blocks.values()))
-        _shortlist_and_score(queries, library, r, i, None, params, stats, scored, execution)
-        best = np.array([max(scored[int(x)].values(), default=0.0) for x in blocked])
-        weak = blocked[best < params.block_min_score]
-        stats.fallback_queries += len(weak)
-        unblocked = np.union1d(unblocked, weak)
-    if not len(unblocked):
-        return
-    if execution.prefilter:
-        r, i = library.index(params.prefilter_score).pairs(queries.probe, unblocked, stats)
-        _shortlist_and_score(queries, library, r, i, None, params, stats, scored, execution)
-        # Nothing close: the best distant names still give a reviewer a family to look at.
-        bare = np.asarray([j for j in unblocked.tolist() if not scored[j]], dtype=np.int64)
-        if len(bare) and params.candidate_floor < params.prefilter_score:
-            r, i = library.index(params.candidate_floor).pairs(queries.probe, bare, stats)
-            _shortlist_and_score(queries, library, r, i, None, params, stats, scored, execution,
-                                 cutoff=params.candidate_floor)
-    else:
-        r, i, s = all_pairs_top(queries, library.keys, unblocked, params.shortlist,
-                                params.prefilter_score, execution.workers, stats)
-        _shortlist_and_score(queries, library, r, i, s, params, stats, scored, execution)
-
-
-def _shortlist_and_score(queries: ScoringKeys, library: NationalLibrary, rows: np.ndarray,
-                         items: np.ndarray, first: np.ndarray | None, params: MatchParams,
-                         stats: PairStats, scored: list[dict[int, float]],
-                         execution: Execution, cutoff: float | None = None) -> None:
-    if first is None:
-        stats.first_pass_pairs += len(rows)
-        first = bag_scores(queries, library.keys, rows, items,
-                           params.prefilter_score if cutoff is None else cutoff,
-                           execution.workers)
-        keep = first > 0
-        rows, items, first = rows[keep], items[keep], first[keep]
-    rows, items, _ = top_per_row(rows, items, first, params.shortlist)
-    stats.fine_pairs += len(rows)
-    fine = fine_scores(queries, library.keys, rows, items, execution.workers)
-    for r, i, s in zip(rows.tolist(), items.tolist(), fine.tolist(), strict=True):
-        scored[r][i] = max(s, scored[r].get(i, 0.0))
-
-
-def _score_evidence(queries: ScoringKeys, library: NationalLibrary, evidence: list[Evidence],
-                    family_items: list[list[int]], scored: list[dict[int, float]],
-                    stats: PairStats, execution: Execution) -> list[dict[int, float]]:
-    """Score the items the codes and the family reading point to; their agreement ignores the
-    Latin-qualifier penalty.
-
-    A name without (1.5T) ranks the plain item first, but when the code says the (1.5T)
-    sibling, the code decides. Family items join the candidates with their real scores.
-    """
-    rows: list[int] = []
-    items: list[int] = []
-    for r, (ev, family) in enumerate(zip(evidence, family_items, strict=True)):
-        wanted = ([ev.provided] if ev.provided is not None else []) + ev.code_items + family
-        for item in dict.fromkeys(wanted):
-            rows.append(r)
-            items.append(item)
-    stats.fine_pairs += len(rows)
-    r_arr, i_arr = np.asarray(rows, dtype=np.int64), np.asarray(items, dtype=np.int64)
-    ranked = fine_scores(queries, library.keys, r_arr, i_arr, execution.workers)
-    agreement = fine_scores(queries, library.keys, r_arr, i_arr, execution.workers, latin_penalty=0.0)
-    agree: list[dict[int, float]] = [{} for _ in scored]
-    for r, i, s, a in zip(rows, items, ranked.tolist(), agreement.tolist(), strict=True):
-        scored[r].setdefault(i, s)
-        agree[r][i] = a
-    return agree
 
 
 def _ranked(scores: dict[int, float], read: FamilyRead | None) -> list[tuple[int, float]]:
