@@ -149,9 +149,9 @@ def matrix_chart(destinations: pd.DataFrame, s: _Style) -> Figure:
     low, high = float(cells.min()), float(cells.max())
     image = ax.imshow(cells, cmap=colormaps["YlOrRd"].with_extremes(bad="white"), aspect="auto",
                       norm=LogNorm(low, high if high > low else low * 10), interpolation="none")
-    names, size = s.regions(chosen), 9 if n <= 20 else 7
-    ax.set_xticks(range(n), names, rotation=90, fontproperties=s.props, fontsize=size)
-    ax.set_yticks(range(n), names, fontproperties=s.props, fontsize=size)
+    names = s.regions(chosen)  # at most MAX_REGIONS, 0.3 inch each: room for 9-pt labels
+    ax.set_xticks(range(n), names, rotation=90, fontproperties=s.props, fontsize=9)
+    ax.set_yticks(range(n), names, fontproperties=s.props, fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8).set_label(s.text["visits"], fontproperties=s.props)
     if len(total) > MAX_REGIONS:
         s.note(fig, "top", what=s.text["both"], n=MAX_REGIONS, total=len(total))
