@@ -29,7 +29,7 @@ UNKNOWN = "unknown"  # the label of a qualifier outside the vocabulary (learning
 VARIANT = "variant"  # an unknown qualifier short enough to be a local variant of the family
 VARIANT_SHARE = 1.5  # its characters at most this many times the family name's
 _NEGATIONS = ("不", "非", "除", "未", "无")
-LATIN_CHARS = re.compile(r"[a-z0-9]")
+_LATIN_CHARS = re.compile(r"[a-z0-9]")
 MIN_HEAD = 3  # characters of a family name read in front of a qualifier (诊查 is too short)
 MIN_LEADING = 3  # characters of a vocabulary phrase read in front of a family name
 MIN_TRUNCATED = 6  # characters of a cut-off name that may stand for the family it starts
@@ -273,11 +273,12 @@ class FamilyIndex:
         return kind
 
 
-def _variant(unknown: str, head: int) -> str | None:
-    """VARIANT for an unknown qualifier short beside the family name, a local variant of the
-    item (髁状突陈旧性骨折整复术 + 升支截骨); a longer one may name another procedure, and a
-    negation (不做…, 非…) or a Latin gloss another item."""
-    if len(unknown) > VARIANT_SHARE * head or unknown.startswith(_NEGATIONS) or LATIN_CHARS.search(unknown):
+def _variant(unknown: str, room: int) -> str | None:
+    """VARIANT for an unknown qualifier short beside the family name (`room`: its length, 0
+    where no variant may be read), a local variant of the item (髁状突陈旧性骨折整复术 + 升支截骨);
+    a longer one may name another procedure, and a negation (不做…, 非…) or a Latin gloss
+    another item."""
+    if len(unknown) > VARIANT_SHARE * room or unknown.startswith(_NEGATIONS) or _LATIN_CHARS.search(unknown):
         return None
     return VARIANT
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import itertools
 import logging
 import multiprocessing
@@ -158,6 +159,7 @@ class ChartCount(NamedTuple):
 
 
 SOURCE_KEY = "catalogbridge-source"  # PNG text chunk: what the chart was drawn from
+CHART_DPI = 120  # every chart file and every chart drawn for a page
 
 
 @functools.cache
@@ -191,8 +193,16 @@ def is_current(path: str | Path, source: str) -> bool:
 
 
 def save_chart(fig: Figure, path: str | Path, source: str) -> None:
-    fig.savefig(path, dpi=120, metadata={SOURCE_KEY: source})
+    fig.savefig(path, dpi=CHART_DPI, metadata={SOURCE_KEY: source})
     plt.close(fig)
+
+
+def png_bytes(fig: Figure, dpi: int = CHART_DPI) -> bytes:
+    """The figure as PNG bytes, for a page that embeds it; the figure is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def render_scheme_chart(job: ChartJob) -> ChartCount:

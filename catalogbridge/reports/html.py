@@ -78,7 +78,6 @@ document.querySelectorAll("table.sortable th").forEach(function (th, index) {
 """
 
 
-
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None

@@ -6,7 +6,6 @@ regional report. Pure pandas on tables bounded by pairs, regions and `report.top
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Mapping
 
 import matplotlib
@@ -18,7 +17,7 @@ import pandas as pd
 from matplotlib import colors, font_manager
 
 from catalogbridge.names import INSURED, TREATMENT
-from catalogbridge.reporting.charts import find_cjk_font, missing_glyphs
+from catalogbridge.reporting.charts import find_cjk_font, missing_glyphs, png_bytes
 from catalogbridge.reports.context import Context
 from catalogbridge.reports.html import CSS
 from catalogbridge.reports.model import Figures, Part, Picture, Report, Section, Table
@@ -69,10 +68,7 @@ def pair_heatmaps(pairs: pd.DataFrame, ctx: Context) -> bytes | None:
         else:
             ax.set_xticks([])
             ax.set_yticks([])
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig, dpi=80)
 
 
 def _quality(ctx: Context) -> Section:

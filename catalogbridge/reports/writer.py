@@ -10,13 +10,11 @@ pairs, regions and a setting, never by items x pairs or settlement rows.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -35,7 +33,7 @@ from catalogbridge.names import (
     SCENARIO_RESULTS,
     TREATMENT,
 )
-from catalogbridge.reporting.charts import find_cjk_font, scheme_chart
+from catalogbridge.reporting.charts import find_cjk_font, png_bytes, scheme_chart
 from catalogbridge.reporting.streams import region_frames
 from catalogbridge.reports.context import Aggregates, Context
 from catalogbridge.reports.html import render
@@ -167,11 +165,7 @@ def exact_scheme_chart(font: str | None) -> Callable[[str, str, pd.DataFrame], b
     def draw(region: str, treatment: str, rows: pd.DataFrame) -> bytes | None:
         if rows.empty:
             return None
-        figure = scheme_chart(rows, region, treatment, font)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=120)  # as the published Figure 1
-        plt.close(figure)
-        return buffer.getvalue()
+        return png_bytes(scheme_chart(rows, region, treatment, font))
     return draw
 
 
