@@ -19,6 +19,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,7 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from learning_replay import replay
 from real_lists import load_sets, match_set, metrics, mistakes, restrict_to_library, score
 
 from catalogbridge.matching.catalog import load_qualifier_lists, load_synonyms
@@ -43,6 +45,7 @@ from udfs.matching import NationalLibrary, map_items
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "nhsa" / "national_items_sample.tsv"
 PRICE_LISTS = Path(__file__).resolve().parents[1] / "data" / "price_lists"
+REPLAY_SHARES = (0.5, 1.0)  # the part of a review queue its reviewers decide in the replay
 THRESHOLDS = (70, 75, 80, 85, 88, 90, 92, 95, 98, 100)
 
 
@@ -127,9 +130,14 @@ def evaluate_real(path: Path, cfg: PipelineConfig) -> pd.DataFrame:
     return evaluate(pd.concat(frames, ignore_index=True), by="catalog_region")
 
 
-def evaluate_price_lists(lists_dir: Path, sample: Path,
-                         cfg: PipelineConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Figures per real list and mode (names only, with codes) plus overall, and the mistakes."""
+@dataclass(frozen=True)
+class PriceListFigures:
+    figures: pd.DataFrame  # per list and mode (names only, with codes), plus overall
+    mistakes: pd.DataFrame  # wrong automatic matches
+    names_only: dict[str, pd.DataFrame]  # the scored names-only matches per list
+
+
+def evaluate_price_lists(lists_dir: Path, sample: Path, cfg: PipelineConfig) -> PriceListFigures:
     table = pd.read_csv(sample, sep="\t", dtype=str).fillna("")
     library = build_library(table["nhsa_code"].tolist(), table["name"].tolist(), cfg)
     rows, wrong, scored = [], [], {}
@@ -137,12 +145,31 @@ def evaluate_price_lists(lists_dir: Path, sample: Path,
         items = restrict_to_library(items, library)
         for mode, with_codes in (("names", False), ("codes", True)):
             result = score(match_set(items, library, cfg.matching, with_codes))
-            scored.setdefault(mode, []).append(result)
+            scored.setdefault(mode, {})[name] = result
             rows.append({"set": name, "mode": mode, **metrics(result)})
             wrong.append(mistakes(result, library).assign(set=name, mode=mode))
     for mode, parts in scored.items():
-        rows.append({"set": "overall", "mode": mode, **metrics(pd.concat(parts))})
-    return pd.DataFrame(rows), pd.concat(wrong, ignore_index=True) if wrong else pd.DataFrame()
+        rows.append({"set": "overall", "mode": mode, **metrics(pd.concat(parts.values()))})
+    return PriceListFigures(pd.DataFrame(rows),
+                            pd.concat(wrong, ignore_index=True) if wrong else pd.DataFrame(),
+                            scored.get("names", {}))
+
+
+def replay_learning(names_only: dict[str, pd.DataFrame], sample: Path) -> pd.DataFrame:
+    """Each list's reviewers teaching each other list (`learning_replay`), in a local session."""
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[2]").appName("learning-replay")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    table = pd.read_csv(sample, sep="\t", dtype=str).fillna("")
+    national = spark.createDataFrame(pd.DataFrame(
+        {"national_code": table["nhsa_code"], "national_name": table["name"]}))
+    try:
+        return pd.DataFrame([replay(spark, names_only, national, teacher, learner, share)
+                             for share in REPLAY_SHARES for teacher in names_only
+                             for learner in names_only if teacher != learner])
+    finally:
+        spark.stop()
 
 
 def _show(title: str, table: pd.DataFrame) -> None:
@@ -198,10 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"\n(real NHSA sample not found at {args.real}; skipped)")
     if args.real.is_file() and args.price_lists.is_dir():
-        lists, wrong = evaluate_price_lists(args.price_lists, args.real, cfg)
-        _show(f"real price lists ({args.price_lists}; family level unless _code)", lists)
-        _show("real price lists: wrong automatic matches", wrong)
-        report["price_lists"] = lists.to_dict("records")
+        lists = evaluate_price_lists(args.price_lists, args.real, cfg)
+        _show(f"real price lists ({args.price_lists}; family level unless _code)", lists.figures)
+        _show("real price lists: wrong automatic matches", lists.mistakes)
+        learning = replay_learning(lists.names_only, args.real)
+        _show("real price lists: one list's review decisions teaching the others (names only)",
+              learning)
+        report["price_lists"] = lists.figures.to_dict("records")
+        report["learning_replay"] = learning.to_dict("records")
     else:
         print(f"\n(real price lists not found at {args.price_lists}; build them with "
               "scripts/price_lists/build.py; skipped)")

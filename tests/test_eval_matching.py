@@ -123,3 +123,50 @@ def test_real_list_metrics_by_hand() -> None:
     assert got["top5_code"] == pytest.approx(1 / 2)
     assert local_part("003101000010000-310100001a") == "310100001a"
     assert local_part("310100001") == "310100001"
+
+
+def _listed(rows: list[tuple[str, str, str, bool, str, str, str]]) -> pd.DataFrame:
+    """Scored names-only matches: row, name, match key, automatic or not, true code and family,
+    price."""
+    from udfs.matching import RESULT_COLUMNS
+
+    frame = pd.DataFrame(rows, columns=["row", "local_name", "match_key", "is_auto", "true_code",
+                                        "true_family", "price"])
+    for column in RESULT_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    frame["method"] = ["fuzzy_auto" if auto else "unmatched" for auto in frame["is_auto"]]
+    frame["review_status"] = ["auto" if auto else "needs_review" for auto in frame["is_auto"]]
+    frame["candidate_codes"] = [[] for _ in range(len(frame))]
+    return frame
+
+
+def test_learning_replay_counts_what_spreads_and_whether_it_is_right(spark) -> None:
+    """A's reviewers decide the dearer half of A's queue: the 80-yuan k1 item (the 50-yuan one
+    has no code: never decided). That decision resolves A's waiting 5-yuan k1 item and B's two
+    waiting k1 items (one of them wrongly: its truth is another family); B's k2 item and B's
+    automatic k1 item are left alone. Deciding the whole queue leaves nothing in A to learn."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from learning_replay import replay
+
+    n1, n2 = "003101000010000", "002501010050000"
+    eeg = ("脑电图检查", "k1")
+    lists = {
+        "A": _listed([("1", *eeg, False, n1, "310100001", "80"),
+                      ("2", *eeg, False, n1, "310100001", "5"),
+                      ("3", "甲", "k3", False, "", "250101005", "50"),
+                      ("4", "丙", "k4", False, n2, "250101005", "1")]),
+        "B": _listed([("7", *eeg, False, n1, "310100001", ""),
+                      ("8", *eeg, False, n2, "250101005", ""),
+                      ("9", "乙", "k2", False, n2, "250101005", ""),
+                      ("10", *eeg, True, n1, "310100001", "")]),
+    }
+    national = spark.createDataFrame([(n1, "脑电图"), (n2, "乙")], "national_code string, "
+                                     "national_name string")
+    half = replay(spark, lists, national, "A", "B", 0.5)
+    assert half == {"teacher": "A", "learner": "B", "queue_share_decided": 0.5, "decisions": 1,
+                    "teacher_undecided": 2, "learned_in_teacher": 1, "right_in_teacher": 1,
+                    "learner_review": 3, "learned_in_learner": 2, "right_in_learner": 1}
+    whole = replay(spark, lists, national, "A", "B", 1.0)
+    assert (whole["decisions"], whole["teacher_undecided"], whole["learned_in_teacher"],
+            whole["learned_in_learner"]) == (3, 0, 0, 2)
