@@ -252,3 +252,38 @@ def test_an_item_with_no_close_name_still_gets_distant_candidates() -> None:
     strict = map_items([None], ["静脉穿刺"], [None], LIBRARY,
                        MatchParams(candidate_floor=70)).iloc[0]
     assert list(strict["candidate_codes"]) == []
+
+
+SPECIFIED = NationalLibrary(
+    codes=["003401000240000", "003401000240100",  # 气压治疗 and its 肢体气压治疗 sub-item
+           "003401000010000",  # 红外线治疗
+           "003112010600000", "003112010600100",  # 外阴病光照射治疗 and its 远红外线治疗
+           "003112010570000", "003112010570100",  # two families with a 微波按摩 sub-item
+           "003112010580000", "003112010580100",
+           "002504040050000", "002504040050200"],  # TPSA and its 化学发光法 sub-item
+    names=["气压治疗", "气压治疗(肢体气压治疗)", "红外线治疗",
+           "外阴病光照射治疗", "外阴病光照射治疗(远红外线治疗)",
+           "乳房按摩", "乳房按摩(微波按摩)", "腹部按摩", "腹部按摩(微波按摩)",
+           "总前列腺特异性抗原测定(TPSA)", "总前列腺特异性抗原测定(TPSA)(化学发光法)"],
+    qualifiers=qualifiers_from_dict({"qualifiers": {
+        "population": {"patterns": ["^[0-9]+岁及?(以下|以上)$"]},
+        "method": {"phrases": ["化学发光法"]}}}, "test"))
+
+
+@pytest.mark.parametrize("name", ["肢体气压治疗", "肢体气压治疗(6岁及以下)", "肢体气压治疗（6岁及以下）"])
+def test_a_sub_items_own_words_without_the_family_name_pick_that_sub_item(name: str) -> None:
+    got = match(name, library=SPECIFIED)
+    assert (got["national_code"], got["method"], got["review_status"]) == (
+        "003401000240100", "family", "auto")
+    assert str(got["qualifier"]).startswith("sub_item:肢体气压治疗")
+
+
+@pytest.mark.parametrize("name", [
+    "远红外线治疗",  # holds another family's name: 红外线治疗 or this sub-item, for a reviewer
+    "微波按摩",  # the words of two families' sub-items
+    "化学发光法",  # a vocabulary phrase names no item on its own
+])
+def test_words_shared_with_another_item_or_the_vocabulary_pick_no_sub_item(name: str) -> None:
+    got = match(name, library=SPECIFIED)
+    assert got["national_code"] is None
+    assert got["method"] == "unmatched"

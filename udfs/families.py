@@ -32,6 +32,7 @@ _NEGATIONS = ("不", "非", "除", "未", "无")
 _LATIN_CHARS = re.compile(r"[a-z0-9]")
 MIN_HEAD = 3  # characters of a family name read in front of a qualifier (诊查 is too short)
 MIN_LEADING = 3  # characters of a vocabulary phrase read in front of a family name
+MIN_SPECIFIER = 4  # characters of a member's own qualifier read without its family name
 MIN_TRUNCATED = 6  # characters of a cut-off name that may stand for the family it starts
 QUALIFIER_MATCH = 90.0  # a local qualifier this close to a sub-item's picks that sub-item
 _PHRASE_MATCH = 80.0  # a misspelt vocabulary phrase (电化学法光法) still counts as read
@@ -175,6 +176,7 @@ class FamilyIndex:
                 if own.startswith(head) and own != head:
                     self.member_qualifier[i] = own[len(head):]
         self.sorted_heads = sorted(self.heads)
+        self.specifiers = self._specifiers()
         spellings = Counter(plain_keys)
         self._spelled = [spellings[k] for k in plain_keys]
         self._latin = [_latin(k) for k in keys]
@@ -194,7 +196,30 @@ class FamilyIndex:
                 # a variant is only read in brackets behind the name, never from text running on
                 room = len(head) if rest.startswith("(") else 0
                 return self._member(next(iter(families)), segments, _latin(key), room)
-        return None
+        return self._specified(key)
+
+    def _specifiers(self) -> dict[str, int]:
+        """Members' own qualifiers that name one member on their own (普通电针 of 电针(普通电针)):
+        no other member, family name or vocabulary phrase is written the same."""
+        owners: dict[str, list[int]] = defaultdict(list)
+        for item, qualifier in self.member_qualifier.items():
+            owners[qualifier].append(item)
+        return {q: items[0] for q, items in owners.items()
+                if len(items) == 1 and len(q) >= MIN_SPECIFIER and q not in self.heads
+                and not self.qualifiers.kind_of(q)}
+
+    def _specified(self, key: str) -> FamilyRead | None:
+        """A member's own qualifier written without its family name, vocabulary qualifiers
+        around it allowed (静脉采血(6岁及以下) is 静脉注射(静脉采血)); not when the text also
+        holds another family's name (远红外线治疗 holds 红外线治疗: that family or this member?)."""
+        core = plain(self.core(key))
+        item = self.specifiers.get(core)
+        if item is None or any(len(head) >= MIN_HEAD and head in core and
+                               self.family_of[item] not in families
+                               for head, families in self.heads.items()):
+            return None
+        return FamilyRead(self.family_of[item], item, plain(key),
+                          self._kind(item, "sub_item", _latin(key)))
 
     def core(self, key: str) -> str:
         """The key without its bracketed vocabulary qualifiers, the name a search compares:
