@@ -287,3 +287,31 @@ def test_words_shared_with_another_item_or_the_vocabulary_pick_no_sub_item(name:
     got = match(name, library=SPECIFIED)
     assert got["national_code"] is None
     assert got["method"] == "unmatched"
+
+
+AROUND = NationalLibrary(
+    codes=["001206000010000",  # 洗胃, a two-character name
+           "003307020100000",  # 肺修补术
+           "003302030100000", "003302030100200"],  # 颈动脉外膜剥脱术 and a sub-item
+    names=["洗胃", "肺修补术", "颈动脉外膜剥脱术", "颈动脉外膜剥脱术(颈外动脉外膜剥脱术)"],
+    qualifiers=qualifiers_from_dict({"qualifiers": {
+        "population": {"patterns": ["^[0-9]+岁及?(以下|以上)$"]},
+        "extent": {"phrases": ["双侧", "单侧"], "leading": ["双侧", "单侧"]},
+        "surcharge": {"phrases": ["同切口"]}}}, "test"))
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("洗胃(6岁及以下)", "001206000010000"),  # a short name right before a bracket
+    ("双侧肺修补术(6岁及以下)", "003307020100000"),  # an extent in front and a qualifier behind
+    ("单侧颈外动脉外膜剥脱术(同切口)(6岁及以下)", "003302030100200"),  # ... around a sub-item's words
+])
+def test_qualifiers_on_both_sides_of_a_name_are_read(name: str, code: str) -> None:
+    got = match(name, library=AROUND)
+    assert (got["national_code"], got["method"], got["review_status"]) == (code, "family", "auto")
+
+
+def test_a_short_name_is_read_only_right_before_a_bracket() -> None:
+    assert match("洗胃机清洗", library=AROUND)["qualifier"] is None
+    unknown = match("洗胃(洗胃机清洗)", library=AROUND)  # read, but the qualifier is no vocabulary
+    assert (unknown["national_code"], unknown["qualifier"]) == (None, "unknown:洗胃机清洗")
+    assert unknown["candidate_codes"][0] == "001206000010000"

@@ -213,6 +213,9 @@ class FamilyIndex:
         around it allowed (静脉采血(6岁及以下) is 静脉注射(静脉采血)); not when the text also
         holds another family's name (远红外线治疗 holds 红外线治疗: that family or this member?)."""
         core = plain(self.core(key))
+        core = next((core[len(p):] for _, p in self.qualifiers.phrases
+                     if self.qualifiers.reads_in_front(p) and core.startswith(p)
+                     and core[len(p):] in self.specifiers), core)  # 单侧颈外动脉外膜剥脱术
         item = self.specifiers.get(core)
         if item is None or any(len(head) >= MIN_HEAD and head in core and
                                self.family_of[item] not in families
@@ -252,13 +255,21 @@ class FamilyIndex:
         bracketed = strip_latin_groups(key)
         out = [(loose[:n], _rest(bracketed, n)) for n in range(len(loose) - 1, MIN_HEAD - 1, -1)
                if loose[:n] in self.heads]
+        opened = bracketed.find("(")
+        front = plain(bracketed[:opened]) if opened > 0 else loose
+        if len(front) < MIN_HEAD and front in self.heads and front != loose:
+            out.append((front, bracketed[opened:]))  # a short name only right before a bracket
         tail = _BRACKETED.search(key)
         if tail and tail.start() > 0:
             out.append((_FEE.sub("", plain(tail.group(1))), plain(key[:tail.start()])))
         for _, phrase in self.qualifiers.phrases:
-            if self.qualifiers.reads_in_front(phrase) and loose.startswith(phrase) \
-                    and len(loose) - len(phrase) >= MIN_HEAD:
+            if not self.qualifiers.reads_in_front(phrase):
+                continue
+            if loose.startswith(phrase) and len(loose) - len(phrase) >= MIN_HEAD:
                 out.append((loose[len(phrase):], phrase))
+            if front != loose and front.startswith(phrase) and \
+                    len(front) - len(phrase) >= MIN_HEAD:  # 双侧肺修补术(6岁及以下)
+                out.append((front[len(phrase):], phrase + bracketed[opened:]))
         return out
 
     def _member(self, family: str, segments: list[str], latin: set[str], room: int) -> FamilyRead:
