@@ -61,6 +61,10 @@ class Qualifiers:
     def reads_in_front(self, phrase: str) -> bool:
         return len(phrase) >= MIN_LEADING or phrase in self.leading
 
+    def in_front_of(self, text: str) -> list[str]:
+        """The phrases `text` starts with that are read in front of a name (vocabulary order)."""
+        return [p for _, p in self.phrases if self.reads_in_front(p) and text.startswith(p)]
+
     def is_phrase(self, text: str) -> bool:
         return any(text == phrase for _, phrase in self.phrases)
 
@@ -211,11 +215,10 @@ class FamilyIndex:
     def _specified(self, key: str) -> FamilyRead | None:
         """A member's own qualifier written without its family name, vocabulary qualifiers
         around it allowed (静脉采血(6岁及以下) is 静脉注射(静脉采血)); not when the text also
-        holds another family's name (远红外线治疗 holds 红外线治疗: that family or this member?)."""
+        holds another family's name (远红外线治疗 holds 红外线治疗: which one it is, a reviewer says)."""
         core = plain(self.core(key))
-        core = next((core[len(p):] for _, p in self.qualifiers.phrases
-                     if self.qualifiers.reads_in_front(p) and core.startswith(p)
-                     and core[len(p):] in self.specifiers), core)  # 单侧颈外动脉外膜剥脱术
+        core = next((core[len(p):] for p in self.qualifiers.in_front_of(core)
+                     if core[len(p):] in self.specifiers), core)  # 单侧颈外动脉外膜剥脱术
         item = self.specifiers.get(core)
         if item is None or any(len(head) >= MIN_HEAD and head in core and
                                self.family_of[item] not in families
@@ -262,10 +265,8 @@ class FamilyIndex:
         tail = _BRACKETED.search(key)
         if tail and tail.start() > 0:
             out.append((_FEE.sub("", plain(tail.group(1))), plain(key[:tail.start()])))
-        for _, phrase in self.qualifiers.phrases:
-            if not self.qualifiers.reads_in_front(phrase):
-                continue
-            if loose.startswith(phrase) and len(loose) - len(phrase) >= MIN_HEAD:
+        for phrase in self.qualifiers.in_front_of(loose):
+            if len(loose) - len(phrase) >= MIN_HEAD:
                 out.append((loose[len(phrase):], phrase))
             if front != loose and front.startswith(phrase) and \
                     len(front) - len(phrase) >= MIN_HEAD:  # 双侧肺修补术(6岁及以下)
