@@ -2,10 +2,11 @@
 
 `disclosure_cells` suppresses each insured region's cells (`publication.cells`) in one
 `applyInPandas` group (bounded by that region's discrepant items, never the national
-table); the published copies join the hidden cells back onto the exact tables. A hidden
-visit count hides its fee, and a percentage is hidden when its numerator or denominator is,
-since either one and the percentage give the other. Published measures are text, so a
-hidden cell shows the mark in every format.
+table), each region in a task of its own, the largest first (`io.grouping`); the published
+copies join the hidden cells back onto the exact tables. A hidden visit count hides its fee,
+and a percentage is hidden when its numerator or denominator is, since either one and the
+percentage give the other. Published measures are text, so a hidden cell shows the mark in
+every format.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
+from catalogbridge.io.grouping import apply_in_pandas_largest_first
 from catalogbridge.names import (
     CLASS_SUMMARY,
     COMPLEMENTARY,
@@ -65,7 +67,8 @@ def disclosure_cells(discrepant: DataFrame, *, pair_rule: SchemeRule, insured_ru
         return hidden_in_region(items, pair_rule=pair_rule, insured_rule=insured_rule,
                                 min_cell=min_cell)
 
-    return discrepant.select(*_INPUT).groupBy(INSURED).applyInPandas(hidden_cells, CELL_SCHEMA)
+    return apply_in_pandas_largest_first(discrepant.select(*_INPUT), [INSURED], hidden_cells,
+                                         CELL_SCHEMA)
 
 
 def hidden_in_region(items: pd.DataFrame, *, pair_rule: SchemeRule, insured_rule: SchemeRule,
