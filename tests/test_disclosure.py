@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from catalogbridge.privacy.disclosure import (
@@ -13,6 +14,7 @@ from catalogbridge.privacy.disclosure import (
     primary_cells,
     suppress,
 )
+from catalogbridge.privacy.links import Links
 
 
 def grid(rows: list[list[int]]) -> tuple[list[int], list[Equation], list[list[int]]]:
@@ -156,3 +158,19 @@ def test_hiding_one_more_cell_never_narrows_a_bound(seed: int) -> None:
     after = {b.cell: b.upper for b in audit(values, equations, hidden | {extra}, min_cell=11)}
     assert set(after) <= set(before)
     assert all(after[c] >= before[c] for c in after)
+
+
+@pytest.mark.parametrize(("hidden", "nearest"), [
+    ({1}, [0, 2]),  # the breached cell's own equation has published cells
+    ({0, 1, 2}, [3, 4]),  # through hidden cell 2 into the next equation
+    ({0, 1, 2, 3, 4}, [5]),  # two equations further
+    ({0, 1, 2, 3, 4, 5}, []),  # everything linked is hidden
+])
+def test_nearest_published_cells_breadth_first(hidden: set[int], nearest: list[int]) -> None:
+    """Cells 0..6: 0 = 1 + 2, 2 = 3 + 4, 4 = 5; cell 6 is in no equation."""
+    links = Links([(0, 1, 2), (2, 3, 4), (4, 5)], 7)
+    is_hidden = np.zeros(7, dtype=bool)
+    is_hidden[list(hidden)] = True
+    assert links.nearest_published(1, is_hidden) == nearest
+    assert links.by_cell[2] == [0, 1]
+    assert links.nearest_published(6, is_hidden) == []

@@ -27,6 +27,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from catalogbridge.privacy.links import Links
+
 _LARGE = 1e12  # upper bound of every hidden cell: keeps each LP bounded
 _TOLERANCE = 1e-6  # an LP bound this close to an integer is that integer
 _SCREEN_MIN_SHARE = 0.05  # a screening pass lifting fewer of the targets left is the last
@@ -40,7 +42,7 @@ class Equation:
     total: int
     parts: tuple[int, ...]
 
-    @property
+    @functools.cached_property
     def cells(self) -> tuple[int, ...]:
         return (self.total, *self.parts)
 
@@ -82,8 +84,8 @@ def suppress(values: Sequence[int], equations: Sequence[Equation], *, min_cell: 
     lows = list(lower) if lower is not None else [0] * len(values)
     primary = primary_cells(values, min_cell)
     hidden = set(primary)
-    by_cell = _equations_by_cell(equations, len(values))
-    _protect_locally(values, lows, equations, by_cell, hidden, primary, min_cell,
+    links = Links([equation.cells for equation in equations], len(values))
+    _protect_locally(values, lows, equations, links.by_cell, hidden, primary, min_cell,
                      range(len(equations)))
     safe: set[int] = set()  # primaries shown to reach min_cell: hiding more keeps them so
     for _ in range(_REPAIR_ROUNDS):
@@ -92,7 +94,7 @@ def suppress(values: Sequence[int], equations: Sequence[Equation], *, min_cell: 
                               exact=exact)
             if not breaches:
                 return Suppression(frozenset(primary), frozenset(hidden - primary))
-            if _repair(values, lows, equations, by_cell, hidden, primary, min_cell, breaches):
+            if _repair(values, lows, equations, links, hidden, primary, min_cell, breaches):
                 break
         else:
             raise RuntimeError(f"cell {breaches[0].cell} cannot be protected: every cell "
@@ -101,17 +103,20 @@ def suppress(values: Sequence[int], equations: Sequence[Equation], *, min_cell: 
 
 
 def _repair(values: Sequence[int], lows: Sequence[int], equations: Sequence[Equation],
-            by_cell: list[list[int]], hidden: set[int], primary: set[int], min_cell: int,
+            links: Links, hidden: set[int], primary: set[int], min_cell: int,
             breaches: list[Breach]) -> int:
     """Hide one more cell per breach where one can help; how many were hidden."""
     repaired = 0
+    is_hidden = np.zeros(len(values), dtype=bool)  # `hidden` as a mask, for `Links`
+    is_hidden[list(hidden)] = True
     for breach in breaches:  # found before this round's repairs: some may be mended
-        cell = _repair_cell(values, equations, by_cell, hidden, breach, min_cell)
+        cell = _repair_cell(values, links, is_hidden, breach, min_cell)
         if cell is not None:
             hidden.add(cell)
             repaired += 1
-            _protect_locally(values, lows, equations, by_cell, hidden, primary, min_cell,
-                             by_cell[cell])
+            protected = _protect_locally(values, lows, equations, links.by_cell, hidden,
+                                         primary, min_cell, links.by_cell[cell])
+            is_hidden[[cell, *protected]] = True
     return repaired
 
 
@@ -295,23 +300,17 @@ def _components(rows: list[Equation], cells: list[int],
     return list(blocks.values())
 
 
-def _equations_by_cell(equations: Sequence[Equation], n: int) -> list[list[int]]:
-    by_cell: list[list[int]] = [[] for _ in range(n)]
-    for index, equation in enumerate(equations):
-        for cell in equation.cells:
-            by_cell[cell].append(index)
-    return by_cell
-
-
 def _protect_locally(values: Sequence[int], lows: Sequence[int], equations: Sequence[Equation],
                      by_cell: list[list[int]], hidden: set[int], primary: set[int],
-                     min_cell: int, pending: Iterable[int]) -> None:
-    """Hide cells until no equation alone reveals a hidden cell or narrows a primary.
+                     min_cell: int, pending: Iterable[int]) -> list[int]:
+    """Hide cells until no equation alone reveals a hidden cell or narrows a primary; the
+    cells it hid.
 
     An equation reveals its only hidden cell; with its total published, the hidden parts'
     sum is known, so each hidden primary part is at most that sum less the others' lower
     bounds, which must reach min_cell.
     """
+    hid: list[int] = []
     work = list(pending)
     while work:
         equation = equations[work.pop()]
@@ -323,7 +322,9 @@ def _protect_locally(values: Sequence[int], lows: Sequence[int], equations: Sequ
         if cell in hidden:
             continue  # every cell of the equation is hidden: the audit decides
         hidden.add(cell)
+        hid.append(cell)
         work += by_cell[cell]
+    return hid
 
 
 def _local_need(values: Sequence[int], lows: Sequence[int], equation: Equation,
@@ -336,10 +337,13 @@ def _local_need(values: Sequence[int], lows: Sequence[int], equation: Equation,
         return max(1, min_cell - values[hidden_cells[0]])
     if equation.total in hidden:
         return 0  # the total's own bounds come from elsewhere: the audit checks
-    mass = sum(values[c] for c in hidden_cells)
-    low = sum(lows[c] for c in hidden_cells)
-    exposed = [mass - (low - lows[c]) for c in hidden_cells if c in primary]
-    return max((min_cell - upper for upper in exposed), default=0)
+    primary_lows = [lows[c] for c in hidden_cells if c in primary]
+    if not primary_lows:
+        return 0
+    # A primary c is at most mass - (low - lows[c]): the least of those bounds decides.
+    mass = sum(map(values.__getitem__, hidden_cells))
+    low = sum(map(lows.__getitem__, hidden_cells))
+    return min_cell - (mass - low + min(primary_lows))
 
 
 def _pick(values: Sequence[int], candidates: Sequence[int], need: int) -> int:
@@ -350,28 +354,9 @@ def _pick(values: Sequence[int], candidates: Sequence[int], need: int) -> int:
     return max(candidates, key=lambda c: (values[c], -c))
 
 
-def _repair_cell(values: Sequence[int], equations: Sequence[Equation], by_cell: list[list[int]],
-                 hidden: set[int], breach: Breach, min_cell: int) -> int | None:
+def _repair_cell(values: Sequence[int], links: Links, is_hidden: np.ndarray, breach: Breach,
+                 min_cell: int) -> int | None:
     """A published cell to hide for a breach: in the breached cell's equations first, then
     in those of the hidden cells linked to it (breadth first)."""
-    need = min_cell - breach.upper
-    seen_cells, frontier = {breach.cell}, [breach.cell]
-    seen_equations: set[int] = set()
-    while frontier:
-        candidates: list[int] = []
-        next_frontier: list[int] = []
-        for cell in frontier:
-            for index in by_cell[cell]:
-                if index in seen_equations:
-                    continue
-                seen_equations.add(index)
-                for other in equations[index].cells:
-                    if other not in hidden:
-                        candidates.append(other)
-                    elif other not in seen_cells:
-                        seen_cells.add(other)
-                        next_frontier.append(other)
-        if candidates:
-            return _pick(values, sorted(set(candidates)), need)
-        frontier = next_frontier
-    return None
+    candidates = links.nearest_published(breach.cell, is_hidden)
+    return _pick(values, candidates, min_cell - breach.upper) if candidates else None
