@@ -10,6 +10,7 @@ import pytest
 from catalogbridge.privacy.disclosure import (
     Breach,
     Equation,
+    _relieving_cell,
     audit,
     primary_cells,
     suppress,
@@ -93,6 +94,33 @@ def test_a_published_lower_bound_narrows_the_range() -> None:
     result = suppress(values, equations, min_cell=11, lower=[0, 0, 4])
     assert result.hidden == {0, 1, 2}
     assert audit(values, equations, result.hidden, min_cell=11, lower=[0, 0, 4]) == []
+
+
+def test_an_exact_breach_names_the_published_cells_that_bind_it() -> None:
+    # A 28 = a 3 + b 20 + P 5 with b >= 15 known: a <= 28 - 15 - 5 = 8. Raising A or
+    # lowering P (to 0: by 5 at most) lifts a; S 15 = a + c 12 does not bind (a <= 15 there).
+    a_total, a, b, p, s, c = range(6)
+    values = [28, 3, 20, 5, 15, 12]
+    equations = [Equation(a_total, (a, b, p)), Equation(s, (a, c))]
+    lower = [0, 0, 15, 0, 0, 0]
+    breaches = audit(values, equations, {a, b, c}, min_cell=11, lower=lower)
+    assert breaches == [Breach(a, 3, 8)]
+    assert dict(breaches[0].relief) == {a_total: np.inf, p: 5.0}
+
+
+@pytest.mark.parametrize(("need", "already_hidden", "chosen"), [
+    (3, set(), 3),  # P's 5 covers the need and is smaller than A
+    (6, set(), 0),  # only A (no limit) covers it
+    (6, {0}, 3),  # A hidden by an earlier repair this round: the one relieving most
+    (6, {0, 3}, None),  # nothing left: the next audit tells whether the breach is mended
+])
+def test_a_breach_is_repaired_by_the_smallest_binding_cell_that_covers_it(
+        need: int, already_hidden: set[int], chosen: int | None) -> None:
+    values = [28, 3, 20, 5]
+    breach = Breach(1, 3, 11 - need, relief=((0, np.inf), (3, 5.0)))
+    is_hidden = np.zeros(len(values), dtype=bool)
+    is_hidden[list(already_hidden)] = True
+    assert _relieving_cell(values, breach, is_hidden, 11) == chosen
 
 
 def test_large_cells_are_left_alone() -> None:

@@ -20,7 +20,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
@@ -32,6 +32,7 @@ from catalogbridge.privacy.links import Links
 _LARGE = 1e12  # upper bound of every hidden cell: keeps each LP bounded
 _TOLERANCE = 1e-6  # an LP bound this close to an integer is that integer
 _SCREEN_MIN_SHARE = 0.05  # a screening pass lifting fewer of the targets left is the last
+_FEW_SUSPECTS = 50  # a screen leaving no more suspects in a block has each one solved exactly
 _REPAIR_ROUNDS = 1000  # every round hides at least one more cell; a table has fewer
 
 
@@ -49,11 +50,16 @@ class Equation:
 
 @dataclass(frozen=True)
 class Breach:
-    """A hidden count whose largest consistent value `upper` is below the threshold."""
+    """A hidden count whose largest consistent value `upper` is below the threshold.
+
+    `relief`: published cells whose hiding raises `upper`, with how much at most, when the
+    bound was solved exactly (read from the LP's duals: the cells that bind it).
+    """
 
     cell: int
     value: int
     upper: int
+    relief: tuple[tuple[int, float], ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,9 @@ def suppress(values: Sequence[int], equations: Sequence[Equation], *, min_cell: 
     `lower[c]` is what anybody knows about cell c without the table (1 for an item listed
     because it was used; default 0). Each equation is first protected on its own (no lone
     hidden cell, enough hidden mass beside each primary), then the audit's breaches are
-    repaired one more cell at a time, choosing the smallest published cell that can lift the
-    breached bound to min_cell.
+    repaired one more cell at a time: the smallest published cell that can lift the breached
+    bound to min_cell, among the cells binding it when its bound was solved exactly, else
+    among the nearest published ones.
     """
     lows = list(lower) if lower is not None else [0] * len(values)
     primary = primary_cells(values, min_cell)
@@ -110,7 +117,8 @@ def _repair(values: Sequence[int], lows: Sequence[int], equations: Sequence[Equa
     is_hidden = np.zeros(len(values), dtype=bool)  # `hidden` as a mask, for `Links`
     is_hidden[list(hidden)] = True
     for breach in breaches:  # found before this round's repairs: some may be mended
-        cell = _repair_cell(values, links, is_hidden, breach, min_cell)
+        cell = _relieving_cell(values, breach, is_hidden, min_cell) if breach.relief \
+            else _repair_cell(values, links, is_hidden, breach, min_cell)
         if cell is not None:
             hidden.add(cell)
             repaired += 1
@@ -140,7 +148,8 @@ def _audit(values: Sequence[int], equations: Sequence[Equation], hidden: set[int
     rounds only the breached cells need solving again, not every cell of a grown block.
     Not `exact`: the cells no joint solution lifts are suspects, their `upper` a lower bound
     of the true one (enough for suppression to pick repairs; a block of thousands of
-    primaries then costs a few LPs a round instead of one per suspect).
+    primaries then costs a few LPs a round instead of one per suspect); a block with few
+    suspects left solves each exactly, so that its repairs can hide the cells that bind it.
     """
     targets = (primary & hidden) - safe
     if not targets:
@@ -182,6 +191,9 @@ class _Bounds:
         self.position = {cell: i for i, cell in enumerate(cells)}
         self.lows = np.array([float(lows[c]) for c in cells])
         self.rows = [self._row(equation, hidden, values) for equation in rows]
+        self.published = [tuple((c, sign) for c, sign in _signed(equation) if c not in hidden)
+                          for equation in rows]
+        self.slack = {c: values[c] - lows[c] for row in self.published for c, _ in row}
         self._warm: highspy.Highs | None = None  # the model of `_maximise`, made on first use
         self.costs = np.zeros(len(cells))
 
@@ -190,7 +202,7 @@ class _Bounds:
         """The equation over the block's columns: (right-hand side, columns, coefficients)."""
         coefficients: dict[int, float] = defaultdict(float)
         rhs = 0.0
-        for cell, sign in ((equation.total, 1.0), *((p, -1.0) for p in equation.parts)):
+        for cell, sign in _signed(equation):
             if cell in hidden:
                 coefficients[self.position[cell]] += sign
             else:
@@ -212,7 +224,7 @@ class _Bounds:
     def breaches(self, targets: list[int], values: Sequence[int], min_cell: int, *,
                  exact: bool) -> list[Breach]:
         open_targets, reached = self._not_lifted_together(targets, min_cell)
-        if not exact:
+        if not exact and len(open_targets) > _FEW_SUSPECTS:
             return [Breach(c, int(values[c]), max(int(values[c]), reached[c]))
                     for c in sorted(open_targets)]
         found = []
@@ -222,7 +234,7 @@ class _Bounds:
             upper, solution = self._maximise(cell)
             open_targets.discard(cell)
             if upper < min_cell:
-                found.append(Breach(cell, int(values[cell]), upper))
+                found.append(Breach(cell, int(values[cell]), upper, self._relief()))
             open_targets -= {c for c in open_targets
                              if solution[self.position[c]] >= min_cell - _TOLERANCE}
         return found
@@ -259,6 +271,20 @@ class _Bounds:
                 break  # the tail lifts a few per LP: leave it to the caller
         return left, reached
 
+    def _relief(self) -> tuple[tuple[int, float], ...]:
+        """The published cells of the rows binding the last `_maximise`, with the most each
+        can add to its bound: a published value is a constant of its rows, and the rows' duals
+        give the bound's rate of change in it (up without limit, or down to its lower bound)."""
+        assert self._warm is not None, "relief is read from the solved model"
+        duals = np.asarray(self._warm.getSolution().row_dual)
+        rates: dict[int, float] = defaultdict(float)
+        for row in np.flatnonzero(np.abs(duals) > _TOLERANCE):
+            for cell, sign in self.published[row]:
+                rates[cell] -= sign * duals[row]
+        gains = {cell: np.inf if rate > _TOLERANCE else -rate * self.slack[cell]
+                 for cell, rate in rates.items()}
+        return tuple((cell, gain) for cell, gain in gains.items() if gain > _TOLERANCE)
+
     def _maximise(self, cell: int) -> tuple[int, np.ndarray]:
         self.costs[:] = 0.0
         self.costs[self.position[cell]] = 1.0
@@ -280,6 +306,13 @@ class _Bounds:
                                "the published cells contradict the equations")
         solution = np.array(highs.getSolution().col_value)
         return int(np.floor(solution[self.position[cell]] + _TOLERANCE)), solution
+
+
+def _signed(equation: Equation) -> Iterable[tuple[int, float]]:
+    """The equation's cells with their coefficient in total - sum(parts) = 0."""
+    yield equation.total, 1.0
+    for part in equation.parts:
+        yield part, -1.0
 
 
 def _components(rows: list[Equation], cells: list[int],
@@ -360,3 +393,17 @@ def _repair_cell(values: Sequence[int], links: Links, is_hidden: np.ndarray, bre
     in those of the hidden cells linked to it (breadth first)."""
     candidates = links.nearest_published(breach.cell, is_hidden)
     return _pick(values, candidates, min_cell - breach.upper) if candidates else None
+
+
+def _relieving_cell(values: Sequence[int], breach: Breach, is_hidden: np.ndarray,
+                    min_cell: int) -> int | None:
+    """Of the cells binding an exactly solved breach and still published, the smallest whose
+    relief covers the need, else the one relieving most."""
+    relief = [(cell, gain) for cell, gain in breach.relief if not is_hidden[cell]]
+    if not relief:
+        return None  # this round's repairs hid them all: the next audit tells
+    need = min_cell - breach.upper
+    enough = [cell for cell, gain in relief if gain >= need]
+    if enough:
+        return min(enough, key=lambda c: (values[c], c))
+    return max(relief, key=lambda r: (r[1], -r[0]))[0]
