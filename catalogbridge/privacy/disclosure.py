@@ -19,7 +19,7 @@ import functools
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -183,6 +183,17 @@ def _silence_banner() -> None:
         os.close(saved)
 
 
+@dataclass(frozen=True)
+class _Row:
+    """An equation over a block's columns; its published cells, with their coefficient in
+    total - sum(parts) = 0, are constants moved to the right-hand side."""
+
+    rhs: float
+    columns: np.ndarray
+    coefficients: np.ndarray
+    published: tuple[tuple[int, float], ...]
+
+
 class _Bounds:
     """One connected block of hidden cells as an LP, kept warm across objectives."""
 
@@ -190,25 +201,23 @@ class _Bounds:
                  cells: list[int], rows: list[Equation]) -> None:
         self.position = {cell: i for i, cell in enumerate(cells)}
         self.lows = np.array([float(lows[c]) for c in cells])
-        self.rows = [self._row(equation, hidden, values) for equation in rows]
-        self.published = [tuple((c, sign) for c, sign in _signed(equation) if c not in hidden)
-                          for equation in rows]
-        self.slack = {c: values[c] - lows[c] for row in self.published for c, _ in row}
+        self.values, self.known = values, lows  # the published cells' values and lower bounds
+        self.rows = [self._row(equation, hidden) for equation in rows]
         self._warm: highspy.Highs | None = None  # the model of `_maximise`, made on first use
         self.costs = np.zeros(len(cells))
 
-    def _row(self, equation: Equation, hidden: set[int],
-             values: Sequence[int]) -> tuple[float, np.ndarray, np.ndarray]:
-        """The equation over the block's columns: (right-hand side, columns, coefficients)."""
+    def _row(self, equation: Equation, hidden: set[int]) -> _Row:
+        """The equation over the block's columns."""
         coefficients: dict[int, float] = defaultdict(float)
-        rhs = 0.0
+        published = []
         for cell, sign in _signed(equation):
             if cell in hidden:
                 coefficients[self.position[cell]] += sign
             else:
-                rhs -= sign * values[cell]
-        return (rhs, np.array(list(coefficients), dtype=np.int32),
-                np.array(list(coefficients.values())))
+                published.append((cell, sign))
+        return _Row(-sum(sign * self.values[cell] for cell, sign in published),
+                    np.array(list(coefficients), dtype=np.int32),
+                    np.array(list(coefficients.values())), tuple(published))
 
     def _model(self) -> highspy.Highs:
         _silence_banner()
@@ -217,8 +226,8 @@ class _Bounds:
         n = len(self.lows)
         highs.addVars(n, self.lows, np.full(n, _LARGE))
         highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        for rhs, index, coefficients in self.rows:
-            highs.addRow(rhs, rhs, len(index), index, coefficients)
+        for row in self.rows:
+            highs.addRow(row.rhs, row.rhs, len(row.columns), row.columns, row.coefficients)
         return highs
 
     def breaches(self, targets: list[int], values: Sequence[int], min_cell: int, *,
@@ -279,9 +288,10 @@ class _Bounds:
         duals = np.asarray(self._warm.getSolution().row_dual)
         rates: dict[int, float] = defaultdict(float)
         for row in np.flatnonzero(np.abs(duals) > _TOLERANCE):
-            for cell, sign in self.published[row]:
+            for cell, sign in self.rows[row].published:
                 rates[cell] -= sign * duals[row]
-        gains = {cell: np.inf if rate > _TOLERANCE else -rate * self.slack[cell]
+        gains = {cell: np.inf if rate > _TOLERANCE
+                 else -rate * (self.values[cell] - self.known[cell])
                  for cell, rate in rates.items()}
         return tuple((cell, gain) for cell, gain in gains.items() if gain > _TOLERANCE)
 
@@ -379,12 +389,15 @@ def _local_need(values: Sequence[int], lows: Sequence[int], equation: Equation,
     return min_cell - (mass - low + min(primary_lows))
 
 
-def _pick(values: Sequence[int], candidates: Sequence[int], need: int) -> int:
-    """The smallest candidate worth at least `need`, else the largest one."""
-    enough = [c for c in candidates if values[c] >= need]
+def _pick(values: Sequence[int], candidates: Sequence[int], need: float,
+          worth: Callable[[int], float] | None = None) -> int:
+    """The smallest candidate worth at least `need`, else the one worth most (a cell is worth
+    its value unless `worth` says otherwise)."""
+    worth_of = worth or values.__getitem__
+    enough = [c for c in candidates if worth_of(c) >= need]
     if enough:
         return min(enough, key=lambda c: (values[c], c))
-    return max(candidates, key=lambda c: (values[c], -c))
+    return max(candidates, key=lambda c: (worth_of(c), -c))
 
 
 def _repair_cell(values: Sequence[int], links: Links, is_hidden: np.ndarray, breach: Breach,
@@ -399,11 +412,7 @@ def _relieving_cell(values: Sequence[int], breach: Breach, is_hidden: np.ndarray
                     min_cell: int) -> int | None:
     """Of the cells binding an exactly solved breach and still published, the smallest whose
     relief covers the need, else the one relieving most."""
-    relief = [(cell, gain) for cell, gain in breach.relief if not is_hidden[cell]]
-    if not relief:
+    gain = {cell: gain for cell, gain in breach.relief if not is_hidden[cell]}
+    if not gain:
         return None  # this round's repairs hid them all: the next audit tells
-    need = min_cell - breach.upper
-    enough = [cell for cell, gain in relief if gain >= need]
-    if enough:
-        return min(enough, key=lambda c: (values[c], c))
-    return max(relief, key=lambda r: (r[1], -r[0]))[0]
+    return _pick(values, list(gain), min_cell - breach.upper, gain.__getitem__)
