@@ -46,6 +46,12 @@ def test_basic_normalisation(raw: str | None, normalized: str) -> None:
     ("C反应蛋白(CRP)测定", "crp测定"),               # Latin case and acronym
     ("Ⅰ级护理", "一级护理"),
     ("推拿治疗", "推拿"),
+    # 𬌗 as the sample writes it (合), as a Guangxi list stores it (user-defined U+E06B), and
+    # as (牙合) or 颌 elsewhere.
+    ("乳牙期安氏I类错合正畸治疗(前牙或后牙开合加收)", "乳牙期安氏I类错\ue06b正畸治疗(前牙或后牙开\ue06b加收)"),
+    ("恒牙期安氏I类错合固定矫治器正畸治疗", "恒牙期安氏I类错(牙合)固定矫治器正畸治疗"),
+    ("严重深覆合加收", "严重深覆\ue06b加收"),
+    ("错𬌗畸形", "错颌畸形"),
 ])
 def test_synonyms_make_local_spellings_equal(a: str, b: str) -> None:
     assert NORM(a) == NORM(b)
@@ -58,6 +64,9 @@ def test_synonyms_make_local_spellings_equal(a: str, b: str) -> None:
     ("腰椎磁共振平扫(1.5T)", "腰椎磁共振平扫(3.0T)"),
     ("腰椎磁共振平扫", "腰椎磁共振平扫(1.5T)"),
     ("活化部分凝血活酶时间测定", "凝血酶原时间测定"),  # APTT is not PT
+    ("咬合检查", "咬合片"),                          # 𬌗 spellings leave the rest alone
+    ("错合畸形", "错缝畸形"),
+    ("综合征检查", "综𬌗征检查"),                   # 合 alone is not 𬌗
 ])
 def test_siblings_stay_apart(a: str, b: str) -> None:
     assert NORM(a) != NORM(b)
