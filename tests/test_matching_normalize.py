@@ -30,6 +30,8 @@ NORM = load_normalizer(SYNONYMS)
     ("脑池X线计算机体层(CT)含气造影", "脑池x线计算机体层(ct)含气造影"),  # 含 inside a name stays
     ("普通病房床位费/日", "普通病房床位"),
     ("针刺/次", "针刺"),
+    ("轮状病毒检测\ue005", "轮状病毒检测"),          # a user-defined character: unreadable
+    ("_窝囊肿切除术", "窝囊肿切除术"),               # the sample's lost character
     ("", ""),
     (None, ""),
 ])
@@ -52,6 +54,7 @@ def test_basic_normalisation(raw: str | None, normalized: str) -> None:
     ("恒牙期安氏I类错合固定矫治器正畸治疗", "恒牙期安氏I类错(牙合)固定矫治器正畸治疗"),
     ("严重深覆合加收", "严重深覆\ue06b加收"),
     ("错𬌗畸形", "错颌畸形"),
+    ("𬌗导板制备", "\ue06b导板制备"),
 ])
 def test_synonyms_make_local_spellings_equal(a: str, b: str) -> None:
     assert NORM(a) == NORM(b)

@@ -29,7 +29,9 @@ _TAIL_NOTE = re.compile(r"[,，;；。](?:不|另)?含.*$")
 # kept: national items such as 耳穴压豆 and 耳穴压豆(每部位) differ only by it.
 _UNITS = "次|日|天|小时|例|人次|项|个|床日|疗程|部位|侧|牙|穴位|组|张|周|月"
 _UNIT = re.compile(rf"(?:/(?:每)?(?:{_UNITS})$|\(计价单位:?(?:{_UNITS})\))")
-_DROP = re.compile(r"[_·•、，,。.;；:：'\"“”‘’!！?？~～\-—–/／\\|]+")
+# Punctuation, and characters a name could not carry: the sample's "_" and user-defined
+# code points (Private Use Area) of a HIS font that conf/synonyms.yaml does not read.
+_DROP = re.compile(r"[_·•、，,。.;；:：'\"“”‘’!！?？~～\-—–/／\\|\ue000-\uf8ff]+")
 _EMPTY_BRACKETS = re.compile(r"\(\)")
 _FEE_WORD = re.compile(r"(费用|费)(?=\(|$)")
 _LATIN = re.compile(r"[a-z0-9]")
