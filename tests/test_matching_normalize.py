@@ -50,7 +50,8 @@ def test_basic_normalisation(raw: str | None, normalized: str) -> None:
     ("推拿治疗", "推拿"),
     # 𬌗 as the sample writes it (合), as a Guangxi list stores it (user-defined U+E06B), and
     # as (牙合) or 颌 elsewhere.
-    ("乳牙期安氏I类错合正畸治疗(前牙或后牙开合加收)", "乳牙期安氏I类错\ue06b正畸治疗(前牙或后牙开\ue06b加收)"),
+    ("乳牙期安氏I类错合正畸治疗(前牙或后牙开合加收)",
+     "乳牙期安氏I类错\ue06b正畸治疗(前牙或后牙开\ue06b加收)"),
     ("恒牙期安氏I类错合固定矫治器正畸治疗", "恒牙期安氏I类错(牙合)固定矫治器正畸治疗"),
     ("严重深覆合加收", "严重深覆\ue06b加收"),
     ("错𬌗畸形", "错颌畸形"),
