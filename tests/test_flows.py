@@ -109,6 +109,14 @@ def test_panel_months_add_up_and_persons_do_not(visits: DataFrame) -> None:
     assert cell[("all", "all")] == (2, 3)  # P1 travelled in both months: one person
 
 
+def test_panel_ratios_pair_each_direction_with_its_reverse_at_the_same_keys(visits: DataFrame) -> None:
+    rows = flow_panel(visits).where(f"insured_admdvs = '{A}' AND treatment_admdvs = '{B}'").collect()
+    ratios = {(r["period"], r["med_type"]): (r["persons_ratio"], r["visits_ratio"], r["fees_ratio"])
+              for r in rows}
+    assert ratios[("2023-01", "11")] == (2.0, 2.0, 4.375)  # V1+V3 (2 persons, 350) : V4 (1, 80)
+    assert ratios[("2023-02", "21")] == (None, None, None)  # nobody from B treated in A then
+
+
 def test_destinations_and_balance(spark: SparkSession, visits: DataFrame) -> None:
     got = flow_destinations(visits).select(
         "insured_admdvs", "treatment_admdvs", "persons", "visits", "fees", "visit_share", "rank")

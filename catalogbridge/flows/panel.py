@@ -49,14 +49,25 @@ def flow_panel(visits: DataFrame) -> DataFrame:
             groups.append(visits.groupBy(*keys).agg(*visit_measures()).toDF(
                 *PANEL_KEY, "persons", "visits", "fees", "fund_paid"))
     panel = groups[0].unionByName(groups[1]).unionByName(groups[2]).unionByName(groups[3])
-    reverse = panel.select(
-        F.col(TREATMENT).alias(INSURED), F.col(INSURED).alias(TREATMENT),
-        *PANEL_KEY[2:], *[F.col(m).alias(f"_reverse_{m}") for m in RATIO_MEASURES])
     away = F.col(INSURED) != F.col(TREATMENT)
-    return (panel.join(reverse, list(PANEL_KEY), "left").transform(with_rates)
-            .withColumns({f"{m}_ratio": F.when(away, F.round(ratio(F.col(m), F.col(f"_reverse_{m}")), 4))
-                          for m in RATIO_MEASURES})
-            .drop(*[f"_reverse_{m}" for m in RATIO_MEASURES]))
+    return panel.transform(with_rates).withColumns({
+        f"{m}_ratio": F.when(away, F.round(ratio(F.col(m), reverse_measure(m)), 4))
+        for m in RATIO_MEASURES})
+
+
+def reverse_measure(measure: str) -> Column:
+    """The measure of the panel row B->A beside the row A->B (else 0; null for a null key).
+
+    The two directions share a window on the unordered pair and the other keys, at most two
+    rows, so B->A's value is the window's sum less A->B's own: one small shuffle of the
+    panel, where a self-join would compute the panel's four aggregations twice.
+    """
+    pair = Window.partitionBy(F.least(INSURED, TREATMENT), F.greatest(INSURED, TREATMENT),
+                              *PANEL_KEY[2:])
+    keyed = F.lit(True)
+    for key in PANEL_KEY:
+        keyed = keyed & F.col(key).isNotNull()
+    return F.when(keyed, F.sum(measure).over(pair) - F.col(measure))
 
 
 def flow_destinations(visits: DataFrame) -> DataFrame:
