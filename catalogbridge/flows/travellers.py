@@ -63,8 +63,11 @@ def cost_benchmarks(visits: DataFrame) -> DataFrame:
 
     at_home = F.col(INSURED) == F.col(TREATMENT)
     away = grouped(visits.where(~at_home), list(PAIR))
+    # Joined twice (P's home, T's own): cached so that its aggregations of most visits run
+    # once (bounded: regions x med_types; the stage's end releases it).
     home = grouped(visits.where(at_home).withColumnRenamed(INSURED, "_region"), ["_region"]) \
-        .select("_region", "med_type", "visits", "fees_per_visit", "fees_per_person", "fund_share")
+        .select("_region", "med_type", "visits", "fees_per_visit", "fees_per_person", "fund_share") \
+        .cache()
 
     def side(prefix: str) -> DataFrame:
         return home.select(F.col("_region").alias(f"_{prefix}_region"), "med_type",
