@@ -120,8 +120,8 @@ class Bounds:
             highs.addRow(row.rhs, row.rhs, len(row.columns), row.columns, row.coefficients)
         return highs
 
-    def breaches(self, targets: list[int], values: Sequence[int], min_cell: int, *,
-                 exact: bool) -> list[Breach]:
+    def breaches(self, targets: list[int], min_cell: int, *, exact: bool) -> list[Breach]:
+        values = self.values
         open_targets, reached = self._not_lifted_together(targets, min_cell)
         if not exact and len(open_targets) > _FEW_SUSPECTS:
             return [Breach(c, int(values[c]), max(int(values[c]), reached[c]))

@@ -128,7 +128,7 @@ def _audit(values: Sequence[int], equations: Sequence[Equation], hidden: set[int
         open_targets = [c for c in component_cells if c in targets]
         if open_targets:
             bounds = Bounds(values, lows, hidden, component_cells, component_rows)
-            found = bounds.breaches(open_targets, values, min_cell, exact=exact)
+            found = bounds.breaches(open_targets, min_cell, exact=exact)
             safe.update(set(open_targets) - {b.cell for b in found})
             breaches += found
     return sorted(breaches, key=lambda b: b.cell)
