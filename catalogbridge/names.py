@@ -66,6 +66,9 @@ SPLIT_RECORD = "_split_record"
 LINEAGE = (SOURCE_FILE, SOURCE_SPLIT, SPLIT_RECORD)
 # settlement_rows partitions: the delivery month (from the file's name) and the row's status.
 MONTH, STATUS = "settlement_month", "status"
+# The run that tagged a delivered file's rows (settlement_deliveries) and counted them
+# (reconciliation): counts are kept while the file's rows are the ones that run tagged.
+TAGGED_RUN = "tagged_run"
 CLEAN, QUARANTINED = "clean", "quarantined"
 RAW_SUFFIX = "__raw"
 

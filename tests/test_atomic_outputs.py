@@ -25,7 +25,7 @@ POSITION = ("_source_split", "_split_record", "source_row")
 
 def _snapshot(spark: SparkSession, case: Case, drop: tuple[str, ...] = ()) -> dict[str, DataFrame]:
     """The tables' current contents as in-memory frames (not cached plans over the files)."""
-    tables = {name: case.table(spark, name).drop("run_id", "_source_file", *drop)
+    tables = {name: case.table(spark, name).drop("run_id", "tagged_run", "_source_file", *drop)
               for name in TABLES}
     return {name: spark.createDataFrame(df.collect(), df.schema) for name, df in tables.items()}
 

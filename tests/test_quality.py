@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from catalogbridge.pipeline.cli import run_main
 from catalogbridge.quality.reconciliation import (
@@ -108,3 +109,30 @@ def test_quality_report_of_two_runs(two_provinces: Case, tmp_path: Path) -> None
     assert "| input rows | 6 | 22 |" in markdown
     assert sorted(p.name for p in (exports / "quality_history").iterdir()) == [
         "run2.json", "test-run.json"]
+
+
+def _file_totals(case: Case, spark: SparkSession) -> list[tuple[str, int, int, int, bool]]:
+    recon = case.table(spark, "reconciliation").groupBy("tagged_run").agg(
+        F.sum("input_rows"), F.sum("clean_rows"), F.sum("quarantined_rows"), F.min("balanced"))
+    return sorted(tuple(r) for r in recon.collect())
+
+
+def test_stage_runs_of_their_own_reconcile_the_rows_they_tagged(
+        spark: SparkSession, two_provinces: Case, tmp_path: Path) -> None:
+    """`clean_settlements` run on its own counts nothing: the next `reconcile` counts the files
+    it tagged instead of keeping counts of other rows (or having none to keep)."""
+    case = copy_case(two_provinces, tmp_path)
+    lines = (tmp_path / "settlements.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "settlements.csv").write_text("\n".join(lines[:7]) + "\n", encoding="utf-8")
+    for stage, run_id in (("clean_settlements", "tagged"), ("reconcile", "counted")):
+        assert run_main([*case.args, "--set", f"run_id={run_id}"], "", [stage]) == 0
+    # The six clean rows of the re-delivered file (its first six), not the 22 the full run
+    # counted.
+    assert _file_totals(case, spark) == [("tagged", 6, 6, 0, True)]
+    # A first run made of stage runs: no reconciliation yet to keep counts from.
+    (tmp_path / "settlements.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fresh = Case(tmp_path / "fresh", [a.replace(str(case.out), str(tmp_path / "fresh" / "out"))
+                                      for a in case.args])
+    for stage in ("ingest_national", "map_catalogs", "clean_settlements", "reconcile"):
+        assert run_main([*fresh.args, "--set", f"run_id={stage}"], "", [stage]) == 0
+    assert _file_totals(fresh, spark) == [("clean_settlements", 22, 17, 5, True)]

@@ -81,6 +81,7 @@ from catalogbridge.names import (
     SETTLEMENT_ROWS,
     SOURCE_FILE,
     STATUS,
+    TAGGED_RUN,
 )
 from catalogbridge.privacy.settings import PrivacySettings
 from catalogbridge.publication.cells import SchemeRule
@@ -186,7 +187,7 @@ def clean_settlements(*, source: SettlementSource, stored: DataFrame | None,
     })
     previous = None if delivered is None or stored is None else [
         PreviousFile(*row) for row in delivered.select(
-            SOURCE_FILE, MONTH, "size_bytes", "modified_ms", "tagging", "tagged_run").collect()]
+            SOURCE_FILE, MONTH, "size_bytes", "modified_ms", "tagging", TAGGED_RUN).collect()]
     changes = _months_to_tag(source, stored, month_changes(source.files, previous, tagging))
     retag = sorted((m for m, change in changes.items() if change != UNCHANGED), key=str)
     kept = len(changes) - len(retag)
@@ -206,14 +207,14 @@ def clean_settlements(*, source: SettlementSource, stored: DataFrame | None,
         assert stored is not None, "a first run always has files to read"
         rows = stored.limit(0)
     listing = source.listing().withColumns({
-        "tagging": F.lit(tagging), "tagged_run": F.lit(run_id),
+        "tagging": F.lit(tagging), TAGGED_RUN: F.lit(run_id),
         "change": lookup({str(m): c for m, c in changes.items()}, F.coalesce(F.col(MONTH), F.lit("None")))})
     if previous is not None and kept:
         earlier = spark.createDataFrame([(p.path, p.tagged_run) for p in previous],
                                         f"{SOURCE_FILE} string, _earlier string")
         listing = listing.join(earlier, SOURCE_FILE, "left").withColumn(
-            "tagged_run", F.when(F.col("change") == UNCHANGED, F.col("_earlier"))
-            .otherwise(F.col("tagged_run"))).drop("_earlier")
+            TAGGED_RUN, F.when(F.col("change") == UNCHANGED, F.col("_earlier"))
+            .otherwise(F.col(TAGGED_RUN))).drop("_earlier")
     return {SETTLEMENT_ROWS: PartitionReplace(rows, MONTH, None if others is None else tuple(retag)),
             SETTLEMENT_DELIVERIES: listing}
 
@@ -230,24 +231,32 @@ def _months_to_tag(source: SettlementSource, stored: DataFrame | None,
 
 
 def reconcile(*, source: SettlementSource, rows: DataFrame, deliveries: DataFrame,
-              previous: DataFrame | None, run_id: str, analysis: AnalysisSettings) -> Outputs:
+              previous: DataFrame | None, analysis: AnalysisSettings) -> Outputs:
     """Rows and fees per input file and region: read = clean + quarantined (checked on write).
 
-    Files tagged in this run are read again and counted; the other files keep the counts
-    of the run that tagged them (their rows did not change).
+    A file keeps the counts of the run that tagged it when that run counted it too (its
+    rows did not change since). The months of all other files are read again and counted:
+    files tagged in this run, and files tagged by a `clean_settlements` run of its own,
+    which counts nothing (a reconciliation without `tagged_run`, from an older version,
+    is counted again in full).
     """
-    tagged_now = deliveries.where(F.col("tagged_run") == run_id)
-    months = {row[0] for row in tagged_now.select(MONTH).distinct().collect()}
+    files = deliveries.select(SOURCE_FILE, MONTH, TAGGED_RUN)
+    counted = None if previous is None or TAGGED_RUN not in previous.columns else \
+        previous.select(SOURCE_FILE, TAGGED_RUN).distinct()
+    uncounted = files if counted is None else \
+        files.join(counted, [SOURCE_FILE, TAGGED_RUN], "left_anti")
+    months = sorted({row[0] for row in uncounted.select(MONTH).distinct().collect()}, key=str)
     parts = []
     if months:
-        fresh = rows.where(in_values(F.col(MONTH), sorted(months, key=str)))
+        fresh = rows.where(in_values(F.col(MONTH), months))
         parts.append(reconciliation(
-            source.read(months), clean=fresh.where(F.col(STATUS) == CLEAN),
+            source.read(set(months)), clean=fresh.where(F.col(STATUS) == CLEAN),
             quarantine=fresh.where(F.col(STATUS) == QUARANTINED),
-            region_level=analysis.region_level))
-    if previous is not None:
-        kept = deliveries.where(F.col("tagged_run") != run_id).select(SOURCE_FILE)
-        parts.append(previous.join(kept, SOURCE_FILE, "left_semi"))
+            region_level=analysis.region_level,
+        ).join(files.select(SOURCE_FILE, TAGGED_RUN), SOURCE_FILE, "left"))
+    if previous is not None and counted is not None:
+        kept = files.where(~in_values(F.col(MONTH), months)).select(SOURCE_FILE, TAGGED_RUN)
+        parts.append(previous.join(kept, [SOURCE_FILE, TAGGED_RUN], "left_semi"))
     recon = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
     return {RECONCILIATION: recon}
 

@@ -169,7 +169,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("reconcile", nodes.reconcile,
           {"source": "input:settlements", "rows": SETTLEMENT_ROWS,
            "deliveries": SETTLEMENT_DELIVERIES, "previous": f"previous:{RECONCILIATION}"},
-          (RECONCILIATION,), params=("run_id", "analysis"),
+          (RECONCILIATION,), params=("analysis",),
           checks={RECONCILIATION: check_reconciliation}),
     Stage("review_queue", nodes.queue_for_review,
           {"mapping": CATALOG_MAPPING, "clean": SETTLEMENTS_CLEAN, "national": NATIONAL_ITEMS},
