@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from pyspark.sql import SparkSession
 
 from catalogbridge.names import PUBLISHED_TABLES, SCENARIO_RESULTS
 from catalogbridge.reports.context import Aggregates, Context
-from catalogbridge.reports.html import render
+from catalogbridge.reports.html import cell_text, render
 from catalogbridge.reports.model import Picture
 from catalogbridge.reports.regional import REGION_TABLES, region_report
 from catalogbridge.reports.settings import ReportSettings
@@ -181,3 +182,20 @@ def test_reports_open_offline_in_a_real_browser(chromium: Browser, two_provinces
                                  for r in published]
     assert "纳入方案（表4）" in text_without_js(chromium, _reports(two_provinces) / "330000.html"), \
         "readable without JavaScript"
+
+
+@pytest.mark.parametrize(("column", "value", "shown"), [
+    ("fee_treatment", Decimal("1234567.5"), "1,234,567.50"),  # Spark's money
+    ("fee_treatment", "1234.5", "1,234.50"),  # a published measure is text
+    ("visits", "<10", "<10"),  # the privacy mark stays as it is
+    ("visits", "12", "12"),
+    ("visits", "1_000", "1_000"),  # not a number, though Python's float() reads it
+    ("visits", 12.0, "12"),
+    ("visit_share", 0.125, "12.5%"),
+    ("national_code", "001201000010000", "001201000010000"),  # codes stay text
+    ("visits", Decimal("NaN"), "NaN"),
+    ("visits", float("nan"), ""),
+    ("in_data", True, "是"),
+])
+def test_cell_text(column: str, value: object, shown: str) -> None:
+    assert cell_text(column, value) == shown

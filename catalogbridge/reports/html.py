@@ -8,6 +8,7 @@ import base64
 import html
 import numbers
 from collections.abc import Mapping
+from decimal import Decimal
 
 import pandas as pd
 
@@ -79,13 +80,19 @@ document.querySelectorAll("table.sortable th").forEach(function (th, index) {
 
 
 def _number(value: object) -> float | None:
+    """The number a cell holds: numbers and Decimals (Spark's money) directly, text when it
+    reads as one (published measures are text: '12' or the privacy mark), else None."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, numbers.Real):
+    if isinstance(value, numbers.Real | Decimal):
         number = float(value)
-        return None if number != number else number  # NaN
-    parsed = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
-    return None if pd.isna(parsed) else float(parsed)
+    else:
+        text = str(value)
+        try:
+            number = float(text) if "_" not in text else float("nan")  # float() reads 1_000
+        except ValueError:
+            return None
+    return None if number != number else number  # NaN
 
 
 def cell_text(column: str, value: object) -> str:
