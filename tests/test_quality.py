@@ -111,7 +111,7 @@ def test_quality_report_of_two_runs(two_provinces: Case, tmp_path: Path) -> None
         "run2.json", "test-run.json"]
 
 
-def _file_totals(case: Case, spark: SparkSession) -> list[tuple[str, int, int, int, bool]]:
+def _totals_by_tagging_run(case: Case, spark: SparkSession) -> list[tuple[str, int, int, int, bool]]:
     recon = case.table(spark, "reconciliation").groupBy("tagged_run").agg(
         F.sum("input_rows"), F.sum("clean_rows"), F.sum("quarantined_rows"), F.min("balanced"))
     return sorted(tuple(r) for r in recon.collect())
@@ -128,11 +128,11 @@ def test_stage_runs_of_their_own_reconcile_the_rows_they_tagged(
         assert run_main([*case.args, "--set", f"run_id={run_id}"], "", [stage]) == 0
     # The six clean rows of the re-delivered file (its first six), not the 22 the full run
     # counted.
-    assert _file_totals(case, spark) == [("tagged", 6, 6, 0, True)]
+    assert _totals_by_tagging_run(case, spark) == [("tagged", 6, 6, 0, True)]
     # A first run made of stage runs: no reconciliation yet to keep counts from.
     (tmp_path / "settlements.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     fresh = Case(tmp_path / "fresh", [a.replace(str(case.out), str(tmp_path / "fresh" / "out"))
                                       for a in case.args])
     for stage in ("ingest_national", "map_catalogs", "clean_settlements", "reconcile"):
         assert run_main([*fresh.args, "--set", f"run_id={stage}"], "", [stage]) == 0
-    assert _file_totals(fresh, spark) == [("clean_settlements", 22, 17, 5, True)]
+    assert _totals_by_tagging_run(fresh, spark) == [("clean_settlements", 22, 17, 5, True)]

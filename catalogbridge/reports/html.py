@@ -88,8 +88,10 @@ def _number(value: object) -> float | None:
         number = float(value)
     else:
         text = str(value)
+        if "_" in text:  # float() reads 1_000; a published measure never has one
+            return None
         try:
-            number = float(text) if "_" not in text else float("nan")  # float() reads 1_000
+            number = float(text)
         except ValueError:
             return None
     return None if number != number else number  # NaN
